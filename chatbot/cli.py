@@ -1,0 +1,191 @@
+"""The `chatbot` command: each command parses its options, calls one library function and prints."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from chatbot.config import Settings
+from chatbot.errors import ChatbotError
+
+
+def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Show project errors as one clean line, except under pytest where the traceback helps."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ChatbotError as err:
+            if getattr(sys, "_called_from_test", False):
+                raise
+            raise click.ClickException(str(err)) from err
+
+    return wrapper
+
+
+@click.group()
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data directory (database, index, model cache). Default: $CHATBOT_HOME or ~/.local/share/chatbot.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens (model loading, index snapshots...).")
+@click.version_option(package_name="chatbot")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None, verbose: bool) -> None:
+    """A self-hosted customer-service chatbot that answers from your knowledge base.
+
+    \b
+    Quick start:
+        chatbot kb ingest --demo
+        chatbot ask "How long do refunds take?"
+        chatbot serve
+    """
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(level)  # bm25s sets DEBUG on its own logger
+    if not verbose:  # per-file weight-loading bars hide the command's own output
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    settings = Settings.from_env()
+    ctx.obj = settings.with_home(home) if home else settings
+
+
+@cli.group()
+def kb() -> None:
+    """Manage the knowledge base: ingest documents, show what is indexed."""
+
+
+@kb.command("ingest")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--demo", is_flag=True, help="Ingest the demo help center shipped with the package.")
+@click.option("--rebuild", is_flag=True, help="Start from an empty index (after changing embedder or chunk size).")
+@click.pass_obj
+@_handle_errors
+def kb_ingest(settings: Settings, paths: tuple[Path, ...], demo: bool, rebuild: bool) -> None:
+    """Add or update documents: Markdown, text, and FAQ files (CSV/JSONL with question and answer columns).
+
+    Folders are read recursively. Unchanged documents are not embedded again; documents deleted from an
+    ingested folder are removed from the index.
+
+    \b
+    Examples:
+        chatbot kb ingest ./help-center
+        chatbot kb ingest faq.csv policies/returns.md
+        chatbot kb ingest --demo
+    """
+    from knowledge_base import DEMO_KB_DIR
+    from knowledge_base.embedder import SentenceTransformerEmbedder
+    from knowledge_base.ingest import ingest
+
+    targets = list(paths) + ([DEMO_KB_DIR] if demo else [])
+    if not targets:
+        raise click.UsageError("give at least one file or folder to ingest, or --demo")
+    report = ingest(
+        targets,
+        embedder=SentenceTransformerEmbedder(settings.embedder_model, device=settings.device),
+        index_dir=settings.index_dir,
+        chunk_words=settings.chunk_words,
+        chunk_overlap_words=settings.chunk_overlap_words,
+        rebuild=rebuild,
+    )
+    click.echo(
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed; {report.chunks_embedded} chunks embedded; index: "
+        f"{report.documents_total} documents, {report.chunks_total} chunks in {settings.index_dir}"
+    )
+    for source, reason in report.failures.items():
+        click.echo(f"skipped {source}: {reason}", err=True)
+    if report.failures and not (report.added or report.updated or report.unchanged):
+        raise click.ClickException("no document could be ingested")
+
+
+@kb.command("stats")
+@click.pass_obj
+@_handle_errors
+def kb_stats(settings: Settings) -> None:
+    """Show what the knowledge base holds.
+
+    \b
+    Example:
+        chatbot kb stats
+    """
+    from knowledge_base.index import KnowledgeIndex
+
+    index = KnowledgeIndex.load(settings.index_dir)
+    sources = {c.source for c in index.chunks}
+    faq = sum(1 for s in sources if "#" in s)
+    click.echo(f"index:      {settings.index_dir}")
+    click.echo(f"embedder:   {index.manifest.embedder} ({index.manifest.dimension} dimensions)")
+    click.echo(f"documents:  {len(sources) - faq} articles, {faq} FAQ entries")
+    click.echo(f"chunks:     {len(index)} (about {index.manifest.chunk_words} words each)")
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer, decision and sources as JSON.")
+@click.option("--conversation", help="Continue this conversation id instead of starting a new one.")
+@click.pass_obj
+@_handle_errors
+def ask(settings: Settings, question: str, as_json: bool, conversation: str | None) -> None:
+    """Ask one question and print the answer with its numbered sources.
+
+    \b
+    Examples:
+        chatbot ask "How long do refunds take?"
+        chatbot ask --json "Can I change my delivery address?"
+    """
+    from chatbot.service import create_service
+
+    service = create_service(settings)
+    cid = conversation or service.start_conversation()
+    stream = service.reply(cid, question)
+    if as_json:
+        click.echo(json.dumps(stream.result().to_json(), ensure_ascii=False, indent=2))
+        return
+    answer = stream.result()
+    click.echo(answer.text)
+    if answer.handed_off:
+        click.echo(f"\n(handed to a person: {answer.decision.value}; confidence {answer.confidence:.2f})")
+    if answer.sources:
+        click.echo("\nSources:")
+        for i, passage in enumerate(answer.sources, start=1):
+            click.echo(f"  [{i}] {passage.chunk.title} ({passage.chunk.source})")
+    click.echo(f"\nconversation: {answer.conversation_id}", err=True)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0 for all).")
+@click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.pass_obj
+@_handle_errors
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Start the web interface: the customer chat page at `/`.
+
+    \b
+    Example:
+        chatbot serve --host 0.0.0.0 --port 8080
+    """
+    from chatbot.service import create_service
+    from knowledge_base.index import KnowledgeIndex
+    from ui.app import build_app
+
+    if not KnowledgeIndex.exists(settings.index_dir):
+        click.echo(f"warning: no knowledge base in {settings.index_dir} yet; run `chatbot kb ingest`", err=True)
+    service = create_service(settings)
+    click.echo("loading models...", err=True)
+    service.warm_up()
+    click.echo(f"chat page: http://{host}:{port}/", err=True)
+    build_app(service).queue(default_concurrency_limit=16).launch(server_name=host, server_port=port)

@@ -1,0 +1,144 @@
+"""Runtime settings: one frozen dataclass with safe defaults, read from `CHATBOT_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from chatbot.errors import ConfigError
+
+DEFAULT_MODEL = "default"
+
+
+def default_home() -> Path:
+    """The data directory when neither `CHATBOT_HOME` nor `--home` is given: `$XDG_DATA_HOME/chatbot`."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "chatbot"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one deployment can change without touching code.
+
+    Every field can be set with an environment variable named `CHATBOT_` + the field name in capitals,
+    e.g. `CHATBOT_HOME=/srv/chatbot` or `CHATBOT_GENERATOR_MODEL=HuggingFaceTB/SmolLM2-360M-Instruct`.
+
+    Usage example:
+    ```python
+    settings = Settings.from_env().with_home("/tmp/demo")
+    settings.database_url  # 'sqlite:////tmp/demo/chatbot.db'
+    ```
+    """
+
+    home: Path = field(default_factory=default_home, metadata={"help": "data directory: database, index, models"})
+    generator_model: str = field(
+        default=DEFAULT_MODEL,
+        metadata={"help": "answer model: 'default' (SmolLM2-135M-Instruct from its wheel), a hub id or a folder"},
+    )
+    embedder_model: str = field(
+        default=DEFAULT_MODEL,
+        metadata={"help": "embedding model: 'default' (all-MiniLM-L6-v2 from its wheel), a hub id or a folder"},
+    )
+    database: str = field(default="", metadata={"help": "SQLAlchemy URL; empty means SQLite in the data directory"})
+    device: str = field(default="auto", metadata={"help": "'auto' (GPU when present), 'cpu', 'cuda', 'cuda:1'..."})
+    retrieve_k: int = field(default=10, metadata={"help": "passages retrieved per question"})
+    prompt_passages: int = field(default=3, metadata={"help": "passages put in the prompt (the rest is context)"})
+    history_turns: int = field(default=4, metadata={"help": "earlier messages used for the query and the prompt"})
+    max_new_tokens: int = field(default=160, metadata={"help": "upper bound of generated tokens per answer"})
+    handoff_confidence: float = field(
+        default=0.42, metadata={"help": "below this retrieval confidence the bot hands over instead of answering"}
+    )
+    faq_confidence: float = field(
+        default=0.80, metadata={"help": "a FAQ entry this close to the question is answered with its curated answer"}
+    )
+    answer_mode: str = field(
+        default="generative",
+        metadata={"help": "'generative' (the answer model writes, each sentence checked) or 'extractive'"},
+    )
+    verify_answers: bool = field(
+        default=True,
+        metadata={"help": "show only generated sentences that a passage supports (off: raw token streaming)"},
+    )
+    chunk_words: int = field(default=120, metadata={"help": "target chunk size in words"})
+    chunk_overlap_words: int = field(default=30, metadata={"help": "words repeated between neighbouring chunks"})
+    max_question_chars: int = field(default=2000, metadata={"help": "longer customer messages are refused"})
+
+    def __post_init__(self) -> None:
+        checks = {
+            "retrieve_k": self.retrieve_k >= 1,
+            "prompt_passages": 1 <= self.prompt_passages <= self.retrieve_k,
+            "history_turns": self.history_turns >= 0,
+            "max_new_tokens": self.max_new_tokens >= 1,
+            "handoff_confidence": 0.0 <= self.handoff_confidence <= 1.0,
+            "faq_confidence": 0.0 <= self.faq_confidence <= 1.0,
+            "answer_mode": self.answer_mode in ("generative", "extractive"),
+            "chunk_words": self.chunk_words >= 20,
+            "chunk_overlap_words": 0 <= self.chunk_overlap_words < self.chunk_words,
+            "max_question_chars": self.max_question_chars >= 1,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ConfigError(f"setting {name} has an invalid value: {getattr(self, name)!r}")
+        object.__setattr__(self, "home", Path(self.home).expanduser())
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Build settings from `CHATBOT_*` variables; unset ones keep their defaults."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(f"CHATBOT_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.name, f.type, raw)
+        return cls(**values)
+
+    def with_home(self, home: str | Path) -> Settings:
+        """The same settings with another data directory."""
+        return replace(self, home=Path(home))
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL of the database (SQLite file in the data directory unless `database` is set)."""
+        return self.database or f"sqlite:///{self.home / 'chatbot.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        """Where the FAISS and BM25 index snapshots live."""
+        return self.home / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where models built on first use (e.g. the default answer model converted from GGUF) are cached."""
+        return self.home / "models"
+
+
+def _parse(name: str, type_name: Any, raw: str) -> Any:
+    type_name = str(type_name)
+    try:
+        if type_name == "int":
+            return int(raw)
+        if type_name == "float":
+            return float(raw)
+    except ValueError as err:
+        raise ConfigError(f"CHATBOT_{name.upper()}={raw!r} is not a valid {type_name}") from err
+    if type_name == "bool":
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"CHATBOT_{name.upper()}={raw!r} is not a valid bool (true/false)")
+    if type_name == "Path":
+        return Path(raw)
+    return raw
+
+
+def pick_device(device: str) -> str:
+    """Resolve the `device` setting: `auto` lets `accelerate` choose (a GPU when present, else the CPU)."""
+    if device != "auto":
+        return device
+    from accelerate import PartialState
+
+    return str(PartialState().device)

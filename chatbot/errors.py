@@ -1,0 +1,25 @@
+"""The project's exceptions: one small hierarchy, turned into user text only at the edges (CLI, UI)."""
+
+
+class ChatbotError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class ConfigError(ChatbotError):
+    """A setting has a value that cannot work (the message names the setting and the value)."""
+
+
+class InputError(ChatbotError):
+    """Input from a user (a question, a file, a path) was refused; the message names what and why."""
+
+
+class IndexNotBuiltError(ChatbotError):
+    """The knowledge base has no index yet, or the index on disk does not match the settings."""
+
+
+class ModelLoadError(ChatbotError):
+    """A model could not be found or loaded."""
+
+
+class StoreError(ChatbotError):
+    """The database refused an operation or holds something unexpected."""

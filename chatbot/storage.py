@@ -1,0 +1,235 @@
+"""Conversations and messages in a SQL database (SQLite file by default, PostgreSQL by URL)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, event, func, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from chatbot.errors import StoreError
+from chatbot.types import Answer, Role, Turn
+
+logger = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ConversationRow(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    # "bot": the assistant answers; "needs_human": waiting for staff (see handoff_reason).
+    status: Mapped[str] = mapped_column(String(32), default="bot")
+    handoff_reason: Mapped[str] = mapped_column(String(64), default="")
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    role: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    decision: Mapped[str] = mapped_column(String(64), default="")
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    model_version: Mapped[str] = mapped_column(String(200), default="")
+    latency_ms: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+
+
+class MigrationRow(Base):
+    __tablename__ = "_migrations"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+# Named migrations, applied in order and recorded in `_migrations`. Never edit one that has shipped: add the next.
+MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
+    (
+        "m001_conversations_messages",
+        lambda conn: Base.metadata.create_all(conn, tables=[ConversationRow.__table__, MessageRow.__table__]),
+    ),  # type: ignore[list-item]
+]
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message as read back from the store."""
+
+    id: int
+    conversation_id: str
+    role: Role
+    text: str
+    created_at: datetime
+    decision: str
+    confidence: float | None
+    sources: list[dict[str, Any]]
+    model_version: str
+    latency_ms: dict[str, float]
+
+
+class Store(Protocol):
+    """Where conversations live; the assistant service only talks to this."""
+
+    def create_conversation(self) -> str: ...
+    def conversation_exists(self, conversation_id: str) -> bool: ...
+    def add_message(self, conversation_id: str, role: Role, text: str, answer: Answer | None = None) -> int: ...
+    def messages(self, conversation_id: str) -> list[StoredMessage]: ...
+    def history(self, conversation_id: str, limit: int) -> list[Turn]: ...
+    def mark_needs_human(self, conversation_id: str, reason: str) -> None: ...
+    def status(self, conversation_id: str) -> str: ...
+
+
+class SqlStore:
+    """The SQLAlchemy implementation of `Store`.
+
+    Usage example:
+    ```python
+    store = SqlStore("sqlite:////tmp/chatbot.db")
+    cid = store.create_conversation()
+    store.add_message(cid, "user", "Where is my parcel?")
+    [m.text for m in store.messages(cid)]
+    ```
+    """
+
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine: Engine = create_engine(url)
+        except (SQLAlchemyError, ValueError) as err:
+            raise StoreError(f"cannot open database {url!r}: {err}") from err
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.migrate()
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations this database has not seen; return their names."""
+        applied: list[str] = []
+        with self.engine.begin() as conn:
+            Base.metadata.create_all(conn, tables=[MigrationRow.__table__])  # type: ignore[list-item]
+            done = set(conn.scalars(select(MigrationRow.name)))
+            for name, migration in MIGRATIONS:
+                if name not in done:
+                    migration(conn)
+                    conn.execute(MigrationRow.__table__.insert().values(name=name, applied_at=_now()))
+                    applied.append(name)
+        if applied:
+            logger.info("applied migrations: %s", ", ".join(applied))
+        return applied
+
+    def create_conversation(self) -> str:
+        """Start a conversation; its id is unguessable (it is the customer's only key to it)."""
+        conversation_id = secrets.token_urlsafe(18)
+        with Session(self.engine) as session, session.begin():
+            session.add(ConversationRow(id=conversation_id))
+        return conversation_id
+
+    def conversation_exists(self, conversation_id: str) -> bool:
+        """True when a conversation with this id exists."""
+        with Session(self.engine) as session:
+            return session.get(ConversationRow, conversation_id) is not None
+
+    def add_message(self, conversation_id: str, role: Role, text: str, answer: Answer | None = None) -> int:
+        """Append a message; an assistant message stores the answer's sources, scores and latencies."""
+        row = MessageRow(conversation_id=conversation_id, role=role, text=text)
+        if answer is not None:
+            row.decision = answer.decision.value
+            row.confidence = answer.confidence
+            row.model_version = answer.model_version
+            row.latency_ms = dict(answer.latency_ms)
+            row.sources = [
+                {
+                    "chunk_id": p.chunk.chunk_id,
+                    "source": p.chunk.source,
+                    "title": p.chunk.title,
+                    "text": p.chunk.text,
+                    "score": p.score,
+                    "confidence": p.confidence,
+                }
+                for p in answer.sources
+            ]
+        with Session(self.engine) as session, session.begin():
+            conversation = session.get(ConversationRow, conversation_id)
+            if conversation is None:
+                raise StoreError(f"no conversation with id {conversation_id!r}")
+            conversation.updated_at = _now()
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def messages(self, conversation_id: str) -> list[StoredMessage]:
+        """All messages of a conversation, oldest first."""
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(MessageRow).where(MessageRow.conversation_id == conversation_id).order_by(MessageRow.id)
+            )
+            return [
+                StoredMessage(
+                    id=r.id,
+                    conversation_id=r.conversation_id,
+                    role=r.role,  # type: ignore[arg-type]  # only Role values are written
+                    text=r.text,
+                    created_at=r.created_at,
+                    decision=r.decision,
+                    confidence=r.confidence,
+                    sources=list(r.sources or []),
+                    model_version=r.model_version,
+                    latency_ms=dict(r.latency_ms or {}),
+                )
+                for r in rows
+            ]
+
+    def history(self, conversation_id: str, limit: int) -> list[Turn]:
+        """The last `limit` messages as turns, oldest first."""
+        if limit <= 0:
+            return []
+        return [Turn(m.role, m.text) for m in self.messages(conversation_id)[-limit:]]
+
+    def mark_needs_human(self, conversation_id: str, reason: str) -> None:
+        """Put a conversation in the staff queue with the reason."""
+        with Session(self.engine) as session, session.begin():
+            conversation = session.get(ConversationRow, conversation_id)
+            if conversation is None:
+                raise StoreError(f"no conversation with id {conversation_id!r}")
+            conversation.status, conversation.handoff_reason = "needs_human", reason
+
+    def status(self, conversation_id: str) -> str:
+        """`"bot"` or `"needs_human"`."""
+        with Session(self.engine) as session:
+            conversation = session.get(ConversationRow, conversation_id)
+            if conversation is None:
+                raise StoreError(f"no conversation with id {conversation_id!r}")
+            return conversation.status
+
+    def count_conversations(self) -> int:
+        """How many conversations are stored."""
+        with Session(self.engine) as session:
+            return int(session.scalar(select(func.count()).select_from(ConversationRow)) or 0)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the web server read while another process (the CLI, a training job) writes.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

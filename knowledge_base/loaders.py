@@ -1,0 +1,102 @@
+"""File I/O: turn files and folders into `Document`s. Everything else in the knowledge base is pure."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chatbot.types import Document
+
+logger = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
+FAQ_SUFFIXES = {".csv", ".jsonl"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | FAQ_SUFFIXES
+FAQ_QUESTION_KEYS = ("question", "q", "instruction")
+FAQ_ANSWER_KEYS = ("answer", "a", "response")
+
+
+@dataclass
+class LoadResult:
+    """Documents read from some paths, and the files that could not be read (path -> reason)."""
+
+    documents: list[Document] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+def load_paths(paths: list[Path]) -> LoadResult:
+    """Load every supported file under `paths` (folders recurse).
+
+    A file that cannot be read is reported in `failures` with the reason; the others are still loaded.
+    Sources are relative to the given path's parent, so `ingest docs/` yields sources like `docs/refunds.md`.
+    """
+    result = LoadResult()
+    for root in paths:
+        root = Path(root)
+        if not root.exists():
+            result.failures[str(root)] = "no such file or folder"
+            continue
+        base = root.parent
+        for file in _walk(root):
+            source = file.relative_to(base).as_posix()
+            try:
+                result.documents.extend(load_file(file, source))
+            except (OSError, UnicodeDecodeError, ValueError, KeyError, csv.Error) as err:
+                result.failures[source] = f"{type(err).__name__}: {err}"
+                logger.warning("skipped %s: %s", file, err)
+    return result
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    if root.is_file():
+        yield root
+        return
+    for file in sorted(root.rglob("*")):
+        if file.is_file() and not any(part.startswith(".") for part in file.relative_to(root).parts):
+            yield file
+
+
+def load_file(path: Path, source: str) -> list[Document]:
+    """Read one file into documents (a FAQ file gives one document per question)."""
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        text = path.read_text(encoding="utf-8")
+        return [Document(source=source, title=markdown_title(text, default=path.stem), text=text)]
+    if suffix == ".csv":
+        with path.open(encoding="utf-8", newline="") as fh:
+            return faq_documents(list(csv.DictReader(fh)), source)
+    if suffix == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return faq_documents(rows, source)
+    raise ValueError(
+        f"unsupported file type {suffix or '(none)'!r}; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+    )
+
+
+def markdown_title(text: str, *, default: str) -> str:
+    """The first `# ` heading of a Markdown text, else `default` made readable."""
+    for line in text.splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    return default.replace("-", " ").replace("_", " ").strip().capitalize()
+
+
+def faq_documents(rows: list[dict], source: str) -> list[Document]:
+    """One `kind="faq"` document per row with a question and an answer column."""
+    if not rows:
+        raise ValueError("the FAQ file has no rows")
+    keys = {k.lower(): k for k in rows[0]}
+    q_key = next((keys[k] for k in FAQ_QUESTION_KEYS if k in keys), None)
+    a_key = next((keys[k] for k in FAQ_ANSWER_KEYS if k in keys), None)
+    if q_key is None or a_key is None:
+        raise ValueError(f"a FAQ file needs a question and an answer column; found columns {list(rows[0])}")
+    docs = []
+    for i, row in enumerate(rows):
+        question, answer = str(row.get(q_key) or "").strip(), str(row.get(a_key) or "").strip()
+        if question and answer:
+            docs.append(Document(source=f"{source}#{i + 1}", title=question, text=answer, kind="faq"))
+    return docs

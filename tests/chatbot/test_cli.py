@@ -1,0 +1,92 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from chatbot.cli import cli
+
+
+@pytest.fixture
+def tiny_env(monkeypatch, tiny_lm_dir, tiny_embedder_dir):
+    """The CLI on tiny local models: the same code path as a hub id or a real local model folder."""
+    monkeypatch.setenv("CHATBOT_GENERATOR_MODEL", str(tiny_lm_dir))
+    monkeypatch.setenv("CHATBOT_EMBEDDER_MODEL", str(tiny_embedder_dir))
+    monkeypatch.setenv("CHATBOT_DEVICE", "cpu")
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["kb"], ["kb", "ingest"], ["kb", "stats"], ["ask"], ["serve"]]
+)
+def test_help(command):
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0
+    assert "Usage:" in result.output and ("Example" in result.output or "Commands:" in result.output)
+
+
+def test_ingest_then_stats(tiny_env, kb_dir, chatbot_home):
+    result = invoke("kb", "ingest", str(kb_dir))
+    assert result.exit_code == 0, result.output
+    assert "3 added, 0 updated, 0 unchanged, 0 removed; 4 chunks embedded" in result.output
+    again = invoke("kb", "ingest", str(kb_dir))
+    assert "0 added, 0 updated, 3 unchanged, 0 removed; 0 chunks embedded" in again.output
+    stats = invoke("kb", "stats")
+    assert "2 articles, 1 FAQ entries" in stats.output and str(chatbot_home) in stats.output
+
+
+def test_home_option_overrides_the_environment(tiny_env, kb_dir, tmp_path):
+    result = invoke("--home", str(tmp_path / "elsewhere"), "kb", "ingest", str(kb_dir))
+    assert result.exit_code == 0
+    assert (tmp_path / "elsewhere" / "index" / "CURRENT").exists()
+
+
+def test_ingest_reports_bad_files_and_needs_a_path(tiny_env, kb_dir):
+    (kb_dir / "notes.docx").write_bytes(b"PK")
+    result = CliRunner().invoke(cli, ["kb", "ingest", str(kb_dir)])
+    assert result.exit_code == 0 and "skipped kb/notes.docx: ValueError: unsupported file type '.docx'" in result.output
+    result = CliRunner().invoke(cli, ["kb", "ingest"])
+    assert result.exit_code == 2 and "give at least one file or folder" in result.output
+
+
+def test_ask_json_has_answer_decision_and_sources(tiny_env, kb_dir, monkeypatch):
+    monkeypatch.setenv("CHATBOT_HANDOFF_CONFIDENCE", "0")
+    invoke("kb", "ingest", str(kb_dir))
+    result = invoke("ask", "--json", "How long do refunds take?")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output[result.output.index("{") :])
+    assert {"answer", "handed_off", "confidence", "sources"} <= set(data)
+    assert data["answer"] and isinstance(data["handed_off"], bool)
+    assert {"text", "score", "source"} <= set(data["sources"][0])
+
+
+def test_ask_prints_numbered_sources(tiny_env, kb_dir, monkeypatch):
+    monkeypatch.setenv("CHATBOT_HANDOFF_CONFIDENCE", "0")
+    invoke("kb", "ingest", str(kb_dir))
+    result = invoke("ask", "How long do refunds take?")
+    assert result.exit_code == 0
+    assert "Sources:\n  [1] " in result.output
+
+
+def test_ask_without_a_knowledge_base_says_what_to_do(tiny_env):
+    result = CliRunner().invoke(cli, ["ask", "hello"])
+    assert isinstance(result.exception, Exception) and "chatbot kb ingest" in str(result.exception)
+
+
+def test_serve_builds_the_app_and_launches_it(tiny_env, kb_dir, monkeypatch):
+    invoke("kb", "ingest", str(kb_dir))
+    launched = {}
+
+    class FakeApp:
+        def queue(self, **kwargs):
+            return self
+
+        def launch(self, **kwargs):
+            launched.update(kwargs)
+
+    monkeypatch.setattr("ui.app.build_app", lambda service: FakeApp())
+    result = invoke("serve", "--port", "7999", "--host", "127.0.0.1")
+    assert result.exit_code == 0, result.output
+    assert launched == {"server_name": "127.0.0.1", "server_port": 7999}

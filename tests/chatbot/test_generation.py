@@ -1,0 +1,39 @@
+import pytest
+
+from chatbot.errors import ModelLoadError
+from chatbot.generation import TransformersGenerator
+
+MESSAGES = [{"role": "system", "content": "you answer"}, {"role": "user", "content": "how long do refunds take"}]
+
+
+def test_loads_a_local_folder_and_streams_bounded_output(tiny_lm_dir, tmp_path):
+    generator = TransformersGenerator(str(tiny_lm_dir), models_dir=tmp_path, device="cpu")
+    pieces = list(generator.stream(MESSAGES, max_new_tokens=5))
+    assert 1 <= len(pieces) <= 5
+    assert all(isinstance(p, str) and p for p in pieces)
+    assert generator.name == str(tiny_lm_dir)
+
+
+def test_greedy_decoding_is_repeatable(tiny_lm_dir, tmp_path):
+    generator = TransformersGenerator(str(tiny_lm_dir), models_dir=tmp_path, device="cpu")
+    assert list(generator.stream(MESSAGES, max_new_tokens=6)) == list(generator.stream(MESSAGES, max_new_tokens=6))
+
+
+def test_closing_the_stream_early_frees_the_model(tiny_lm_dir, tmp_path):
+    generator = TransformersGenerator(str(tiny_lm_dir), models_dir=tmp_path, device="cpu")
+    stream = generator.stream(MESSAGES, max_new_tokens=500)
+    next(stream)
+    stream.close()  # stops generation; the lock is released for the next request
+    assert len(list(generator.stream(MESSAGES, max_new_tokens=3))) <= 3
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    generator = TransformersGenerator(str(tmp_path / "no-such-model"), models_dir=tmp_path, device="cpu")
+    with pytest.raises(ModelLoadError, match="no-such-model"):
+        generator.warm_up()
+
+
+def test_bad_token_budget(tiny_lm_dir, tmp_path):
+    generator = TransformersGenerator(str(tiny_lm_dir), models_dir=tmp_path, device="cpu")
+    with pytest.raises(ValueError, match="max_new_tokens must be at least 1, got 0"):
+        list(generator.stream(MESSAGES, max_new_tokens=0))

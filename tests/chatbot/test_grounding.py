@@ -1,0 +1,65 @@
+import numpy as np
+
+from chatbot.grounding import candidate_sentences, cite, extractive_answer, split_sentences, supporting_passage
+from chatbot.types import Chunk, Passage
+
+
+def passage(text, title="Refunds"):
+    return Passage(Chunk("id", "refunds.md", title, f"{title}\n{text}", 0), score=1.0, confidence=0.9)
+
+
+REFUNDS = passage("We check returns within 3 business days. Refunds reach credit cards within 5 to 10 business days.")
+SHIPPING = passage("Standard delivery takes 3 to 5 business days.", title="Shipping")
+
+
+def test_split_sentences():
+    assert split_sentences("One thing. Two 2.5 things! Three?\n- a list item\nEnd") == [
+        "One thing.", "Two 2.5 things!", "Three?", "- a list item", "End"]
+
+
+def test_a_paraphrase_of_a_passage_is_supported():
+    assert supporting_passage("Refunds reach your credit card within 5 to 10 business days.", [SHIPPING, REFUNDS]) == 1
+
+
+def test_an_invented_number_is_not_supported():
+    assert supporting_passage("Refunds reach your card within 48 hours.", [SHIPPING, REFUNDS]) is None
+
+
+def test_a_range_is_one_claim():
+    # "3" and "5" occur in the refunds passage, but not the range "3 to 5" (that is shipping).
+    assert supporting_passage("Refunds reach credit cards within 3 to 5 business days.", [SHIPPING, REFUNDS]) is None
+
+
+def test_invented_policy_words_are_not_supported():
+    assert supporting_passage("Refunds are paid in cash at the post office.", [REFUNDS]) is None
+
+
+def test_cite_puts_the_citation_before_the_final_stop():
+    assert cite("Refunds take 5 days.", 2) == "Refunds take 5 days [2]."
+    assert cite("Refunds take 5 days [1].", 2) == "Refunds take 5 days [1]."
+    assert cite("Refunds take 5 days", 1) == "Refunds take 5 days [1]"
+
+
+def test_extractive_answer_takes_the_best_sentence_and_cites_its_passage():
+    candidates = candidate_sentences([SHIPPING, REFUNDS])
+    assert [c[2] for c in candidates][1] == "We check returns within 3 business days."
+    similarities = np.array([0.1, 0.2, 0.9])
+    assert extractive_answer(candidates, similarities, [0.5, 0.5]) == "Refunds reach credit cards within 5 to 10 business days [2]."
+
+
+def test_extractive_answer_continues_with_relevant_following_sentence():
+    candidates = candidate_sentences([REFUNDS])
+    answer = extractive_answer(candidates, np.array([0.8, 0.7]), [0.6])
+    assert answer == ("We check returns within 3 business days. "
+                      "Refunds reach credit cards within 5 to 10 business days [1].")
+
+
+def test_a_range_written_differently_is_the_same_range():
+    assert supporting_passage("Refunds reach credit cards in 5-10 business days.", [SHIPPING, REFUNDS]) == 1
+
+
+def test_extractive_answer_prefers_the_passage_retrieval_trusted():
+    candidates = candidate_sentences([SHIPPING, REFUNDS])
+    # The shipping sentence looks a little more like the question, but retrieval trusts the refunds passage.
+    answer = extractive_answer(candidates, np.array([0.62, 0.3, 0.6]), [0.3, 0.8])
+    assert answer.endswith("[2].")

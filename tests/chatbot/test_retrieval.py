@@ -1,0 +1,36 @@
+from chatbot.retrieval import HybridRetriever, IndexHandle, build_query, reciprocal_rank_fusion
+from chatbot.types import Turn
+from knowledge_base.ingest import ingest
+
+
+def test_rrf_rewards_agreement():
+    fused = reciprocal_rank_fusion([[1, 2, 3], [3, 1, 9]])
+    assert [row for row, _ in fused] == [1, 3, 2, 9]
+
+
+def test_query_puts_the_question_first_then_recent_customer_turns():
+    history = [Turn("user", "I returned a lamp"), Turn("assistant", "Got it"), Turn("user", "It was broken")]
+    assert build_query("how long?", history, turns=1) == "how long?\nIt was broken"
+    assert build_query("how long?", history, turns=4) == "how long?\nIt was broken\nI returned a lamp"
+
+
+def test_hybrid_retrieval_finds_the_relevant_passage(built_index, fake_embedder):
+    retriever = HybridRetriever(IndexHandle(built_index), fake_embedder)
+    passages = retriever.retrieve("how long does express delivery take", [], k=3)
+    assert passages[0].chunk.source == "kb/shipping.md"
+    assert all(0.0 <= p.confidence <= 1.0 for p in passages)
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+
+
+def test_follow_up_uses_the_conversation(built_index, fake_embedder):
+    retriever = HybridRetriever(IndexHandle(built_index), fake_embedder)
+    history = [Turn("user", "I want my refund on my credit card")]
+    assert retriever.retrieve("how long does that take", history, k=1)[0].chunk.source == "kb/refunds.md"
+
+
+def test_a_new_snapshot_is_picked_up_without_restart(built_index, fake_embedder, kb_dir):
+    handle = IndexHandle(built_index)
+    assert len(handle.get()) == 4
+    (kb_dir / "warranty.md").write_text("# Warranty\nAll products have a two year warranty.", encoding="utf-8")
+    ingest([kb_dir], embedder=fake_embedder, index_dir=built_index, progress=False)
+    assert len(handle.get()) == 5

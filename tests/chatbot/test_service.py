@@ -1,0 +1,143 @@
+from dataclasses import replace
+
+import pytest
+
+from chatbot.errors import InputError
+from chatbot.prompting import HANDOFF_MESSAGE
+from chatbot.retrieval import HybridRetriever, IndexHandle
+from chatbot.service import ChatService
+from chatbot.storage import SqlStore
+from chatbot.types import Decision
+
+
+@pytest.fixture
+def make_service(built_index, settings, fake_embedder, fake_generator):
+    def make(**overrides):
+        s = replace(settings, **overrides)
+        retriever = HybridRetriever(IndexHandle(built_index), fake_embedder)
+        return ChatService(retriever, fake_generator, fake_embedder, SqlStore(s.database_url), s)
+
+    return make
+
+
+def test_supported_answer_streams_sentence_by_sentence_with_citations(make_service, fake_generator):
+    service = make_service(handoff_confidence=0.1)
+    fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days. We check returns within 3 business days.")
+    cid = service.start_conversation()
+    stream = service.reply(cid, "How long do refunds take?")
+    pieces = list(stream)
+    answer = stream.answer
+    assert answer.decision is Decision.GENERATED and not answer.handed_off
+    assert pieces == ["Refunds reach credit cards within 5 to 10 business days [1].",
+                      " We check returns within 3 business days [1]."]
+    assert answer.text == "".join(pieces)
+    assert answer.sources[0].chunk.source == "kb/refunds.md"
+    assert answer.model_version == "fake-generator"
+    assert {"retrieval", "first_token", "total"} <= set(answer.latency_ms)
+
+
+def test_invented_answer_never_reaches_the_customer(make_service, fake_generator):
+    service = make_service(handoff_confidence=0.1)
+    fake_generator.enqueue("Refunds take 48 hours and are paid in cash. " + "More invented text. " * 30)
+    cid = service.start_conversation()
+    stream = service.reply(cid, "How long do refunds take?")
+    pieces = list(stream)
+    assert "48" not in "".join(pieces)
+    assert stream.answer.decision is Decision.EXTRACTED
+    quoted = stream.answer.text.rsplit(" [", 1)[0]
+    assert any(quoted in p.chunk.text for p in stream.answer.sources)  # the passages' own words, cited
+    # The model was stopped at the first unsupported sentence, not run to the end.
+    assert fake_generator.pieces_sent < 20
+
+
+def test_weak_evidence_hands_off_and_flags_the_conversation(make_service, fake_generator):
+    service = make_service(handoff_confidence=0.99)
+    answer = service.ask("What is the capital of France?")
+    assert answer.decision is Decision.HANDOFF_LOW_CONFIDENCE and answer.handed_off
+    assert answer.text == HANDOFF_MESSAGE
+    assert fake_generator.history == []  # the model was not asked
+    assert service.store.status(answer.conversation_id) == "needs_human"
+    assert answer.sources  # staff still see what was found
+
+
+def test_customer_can_ask_for_a_person(make_service, fake_generator):
+    service = make_service()
+    answer = service.ask("Can I talk to a human please?")
+    assert answer.decision is Decision.HANDOFF_REQUESTED
+    assert service.store.status(answer.conversation_id) == "needs_human"
+    follow_up = service.ask("Are you there?", answer.conversation_id)
+    assert follow_up.decision is Decision.WAITING_FOR_STAFF
+    assert fake_generator.history == []
+
+
+def test_faq_match_gets_the_curated_answer(make_service, fake_generator):
+    service = make_service(handoff_confidence=0.1, faq_confidence=0.5)
+    answer = service.ask("Do you ship outside Europe?")
+    assert answer.decision is Decision.FAQ
+    assert answer.text == "No, we ship within Europe only [1]."
+    assert fake_generator.history == []
+
+
+def test_extractive_mode_does_not_call_the_model(make_service, fake_generator):
+    answer = make_service(handoff_confidence=0.1, answer_mode="extractive").ask("How long do refunds take?")
+    assert answer.decision is Decision.EXTRACTED and fake_generator.history == []
+
+
+def test_unverified_mode_streams_raw_tokens(make_service, fake_generator):
+    service = make_service(handoff_confidence=0.1, verify_answers=False)
+    fake_generator.enqueue("Refunds are fast [1] [7].")
+    stream = service.reply(service.start_conversation(), "How long do refunds take?")
+    assert list(stream) == ["Refunds", " are", " fast", " [1]", " [7]."]
+    assert stream.answer.text == "Refunds are fast [1]."
+
+
+def test_follow_up_sees_its_own_conversation_only(make_service, fake_generator):
+    service = make_service(handoff_confidence=0.1)
+    first = service.ask("I returned a lamp, how long do refunds take?")
+    service.ask("What is express delivery?")  # another customer
+    service.ask("And to my credit card?", first.conversation_id)
+    prompt = fake_generator.history[-1]
+    contents = " ".join(m["content"] for m in prompt[1:])
+    assert "lamp" in contents and "express" not in contents
+    roles = [m["role"] for m in prompt]
+    assert roles == ["system", "user", "assistant", "user"]
+
+
+@pytest.mark.parametrize(("message", "error"), [("   ", "the message is empty"), ("x" * 3000, "3000 characters")])
+def test_bad_messages_are_refused_and_nothing_is_stored(make_service, message, error):
+    service = make_service()
+    cid = service.start_conversation()
+    with pytest.raises(InputError, match=error):
+        service.reply(cid, message)
+    assert service.store.messages(cid) == []
+
+
+def test_unknown_conversation_is_refused(make_service):
+    with pytest.raises(InputError, match="no conversation with id 'forged'"):
+        make_service().reply("forged", "hello")
+
+
+def test_every_reply_is_stored_with_its_trace(make_service, fake_generator):
+    service = make_service(handoff_confidence=0.1)
+    fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days.")
+    answer = service.ask("How long do refunds take?")
+    user, bot = service.store.messages(answer.conversation_id)
+    assert (user.role, bot.role) == ("user", "assistant")
+    assert bot.id == answer.message_id and bot.text == answer.text
+    assert bot.decision == "generated" and bot.sources[0]["source"] == "kb/refunds.md"
+    assert bot.latency_ms["total"] > 0
+
+
+def test_echoes_and_questions_back_are_not_answers(make_service, fake_generator):
+    service = make_service(handoff_confidence=0.1)
+    fake_generator.enqueue('"How long do refunds take?" Do you mean refunds?')
+    answer = service.ask("How long do refunds take?")
+    assert answer.decision is Decision.EXTRACTED
+    assert "?" not in answer.text
+
+
+def test_result_after_streaming_keeps_the_answer(make_service, fake_generator):
+    service = make_service(handoff_confidence=0.1)
+    stream = service.reply(service.start_conversation(), "How long do refunds take?")
+    list(stream)
+    assert stream.result() is stream.answer and stream.answer is not None

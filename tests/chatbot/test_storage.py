@@ -1,0 +1,54 @@
+import pytest
+
+from chatbot.errors import StoreError
+from chatbot.storage import SqlStore
+from chatbot.types import Answer, Chunk, Decision, Passage
+
+
+@pytest.fixture
+def store(tmp_path):
+    return SqlStore(f"sqlite:///{tmp_path / 'db' / 'chatbot.db'}")
+
+
+def test_conversation_ids_are_unguessable(store):
+    ids = {store.create_conversation() for _ in range(20)}
+    assert len(ids) == 20 and all(len(i) >= 24 for i in ids)
+
+
+def test_messages_round_trip_with_sources_and_latency(store, tmp_path):
+    cid = store.create_conversation()
+    store.add_message(cid, "user", "How long do refunds take?")
+    chunk = Chunk("c1", "kb/refunds.md", "Refunds", "Refunds take 5 days.", 0)
+    answer = Answer("5 days [1].", Decision.GENERATED, 0.8, [Passage(chunk, 0.03, 0.8)], model_version="m1",
+                    latency_ms={"total": 12.5})
+    store.add_message(cid, "assistant", answer.text, answer)
+
+    reopened = SqlStore(f"sqlite:///{tmp_path / 'db' / 'chatbot.db'}")  # survives a restart
+    user, bot = reopened.messages(cid)
+    assert (user.role, user.text, user.sources) == ("user", "How long do refunds take?", [])
+    assert (bot.decision, bot.confidence, bot.model_version, bot.latency_ms) == ("generated", 0.8, "m1", {"total": 12.5})
+    assert bot.sources[0]["source"] == "kb/refunds.md" and bot.sources[0]["text"] == "Refunds take 5 days."
+    assert reopened.history(cid, 1)[0].content == "5 days [1]."
+
+
+def test_conversations_do_not_share_messages(store):
+    a, b = store.create_conversation(), store.create_conversation()
+    store.add_message(a, "user", "secret order LK-12345678")
+    assert store.messages(b) == [] and store.history(b, 10) == []
+
+
+def test_unknown_conversation_is_an_error(store):
+    with pytest.raises(StoreError, match="no conversation with id 'nope'"):
+        store.add_message("nope", "user", "hi")
+
+
+def test_handoff_status(store):
+    cid = store.create_conversation()
+    assert store.status(cid) == "bot"
+    store.mark_needs_human(cid, "handoff_requested")
+    assert store.status(cid) == "needs_human"
+
+
+def test_migrations_run_once(store):
+    assert store.migrate() == []
+    assert store.count_conversations() == 0

@@ -1,0 +1,112 @@
+"""Test set-up: offline hub, a private data directory per test, no network for unit tests, tiny models."""
+
+import os
+
+# Read once when huggingface_hub is imported (huggingface/transformers#42308): set before anything imports it.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import socket  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.tiny_models import build_tiny_causal_lm, build_tiny_sentence_transformer  # noqa: E402
+
+
+def pytest_configure(config):
+    # The CLI re-raises project errors under tests instead of turning them into one-line messages.
+    sys._called_from_test = True
+
+
+@pytest.fixture(autouse=True)
+def chatbot_home(tmp_path, monkeypatch) -> Path:
+    """Every test gets its own data directory and no CHATBOT_* setting from the developer's shell."""
+    for name in list(os.environ):
+        if name.startswith("CHATBOT_"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "chatbot-home"
+    monkeypatch.setenv("CHATBOT_HOME", str(home))
+    return home
+
+
+@pytest.fixture(autouse=True)
+def block_network(request, monkeypatch):
+    """Unit tests may talk to this machine only; anything else is a bug (a download, a telemetry call)."""
+    real_connect = socket.socket.connect
+
+    def guarded(sock, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and (host.startswith("127.") or host in ("localhost", "::1") or "/" in host):
+            return real_connect(sock, address)
+        raise RuntimeError(f"network access in a test: {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_dir(tmp_path_factory) -> Path:
+    """A random-weight 2-layer GPT-2 with a word-level tokenizer and a ChatML chat template, saved to disk."""
+    return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny-lm"))
+
+
+@pytest.fixture(scope="session")
+def tiny_embedder_dir(tmp_path_factory) -> Path:
+    """A random-weight 2-layer BERT saved as a sentence-transformers folder (16 dimensions)."""
+    return build_tiny_sentence_transformer(tmp_path_factory.mktemp("tiny-st"))
+
+
+KB_DIR = Path(__file__).parent / "data" / "kb"
+
+
+@pytest.fixture
+def kb_dir(tmp_path) -> Path:
+    """A writable copy of the small test knowledge base (two articles and a one-question FAQ)."""
+    import shutil
+
+    target = tmp_path / "kb"
+    shutil.copytree(KB_DIR, target)
+    return target
+
+
+@pytest.fixture
+def settings(chatbot_home):
+    from chatbot.config import Settings
+
+    return Settings.from_env()
+
+
+@pytest.fixture
+def fake_embedder():
+    from tests.fakes import FakeEmbedder
+
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def fake_generator():
+    from tests.fakes import FakeGenerator
+
+    return FakeGenerator()
+
+
+@pytest.fixture
+def built_index(kb_dir, settings, fake_embedder):
+    """The test knowledge base ingested with the fake embedder into the test's data directory."""
+    from knowledge_base.ingest import ingest
+
+    ingest([kb_dir], embedder=fake_embedder, index_dir=settings.index_dir, progress=False)
+    return settings.index_dir
+
+
+@pytest.fixture
+def service(built_index, settings, fake_embedder, fake_generator):
+    """The real assistant service with fake models: real retrieval (FAISS + BM25) and a real SQLite store."""
+    from chatbot.retrieval import HybridRetriever, IndexHandle
+    from chatbot.service import ChatService
+    from chatbot.storage import SqlStore
+
+    retriever = HybridRetriever(IndexHandle(built_index), fake_embedder)
+    return ChatService(retriever, fake_generator, fake_embedder, SqlStore(settings.database_url), settings)

@@ -1,0 +1,60 @@
+"""Fakes that implement the project's Protocols, for fast unit tests."""
+
+import hashlib
+import re
+from collections.abc import Iterator
+
+import numpy as np
+
+
+class FakeEmbedder:
+    """Bag-of-words vectors: each word gets a fixed random direction seeded from sha256, so texts that share
+    words are close. Deterministic across runs and processes (never `hash()`)."""
+
+    def __init__(self, dimension: int = 64, name: str = "fake-embedder"):
+        self.name = name
+        self._dimension = dimension
+        self.calls: list[list[str]] = []
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def warm_up(self) -> None:
+        pass
+
+    def _word(self, word: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")
+        return np.random.default_rng(seed).standard_normal(self._dimension)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        for i, text in enumerate(texts):
+            words = re.findall(r"[a-z0-9]+", text.lower()) or ["<empty>"]
+            vec = sum(self._word(w.rstrip("s")) for w in words)
+            out[i] = vec / np.linalg.norm(vec)
+        return out
+
+
+class FakeGenerator:
+    """Replies with `enqueue()`d texts, word by word, and records every prompt in `history`."""
+
+    def __init__(self, name: str = "fake-generator"):
+        self.name = name
+        self.replies: list[str] = []
+        self.history: list[list[dict[str, str]]] = []
+        self.pieces_sent = 0
+
+    def enqueue(self, *replies: str) -> None:
+        self.replies.extend(replies)
+
+    def warm_up(self) -> None:
+        pass
+
+    def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Iterator[str]:
+        self.history.append(messages)
+        reply = self.replies.pop(0) if self.replies else "I do not know."
+        for i, word in enumerate(reply.split(" ")[:max_new_tokens]):
+            self.pieces_sent += 1
+            yield word if i == 0 else " " + word

@@ -1,0 +1,71 @@
+"""The shipped defaults end to end: SmolLM2-135M-Instruct from its wheel's GGUF, all-MiniLM-L6-v2 from its wheel,
+the demo knowledge base, FAISS + BM25 on disk, SQLite."""
+
+import pytest
+
+from chatbot.config import Settings
+from chatbot.generation import default_generator_path
+from chatbot.service import create_service
+from chatbot.types import Decision
+from knowledge_base import DEMO_KB_DIR
+from knowledge_base.embedder import SentenceTransformerEmbedder
+from knowledge_base.ingest import ingest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("demo-home")
+    settings = Settings(home=home)
+    report = ingest([DEMO_KB_DIR], embedder=SentenceTransformerEmbedder(), index_dir=settings.index_dir, progress=False)
+    assert report.documents_total >= 35 and not report.failures
+    return home
+
+
+@pytest.fixture(scope="module")
+def demo_service(demo_home):
+    service = create_service(Settings(home=demo_home))
+    service.warm_up()
+    return service
+
+
+def test_default_embedder_comes_from_its_wheel():
+    vectors = SentenceTransformerEmbedder().embed(["How long do refunds take?", "Refund timing"])
+    assert vectors.shape == (2, 384)
+    assert float(vectors[0] @ vectors[1]) > 0.5
+
+
+def test_refund_question_is_answered_from_the_refunds_article(demo_service):
+    stream = demo_service.reply(demo_service.start_conversation(), "How long do refunds take?")
+    pieces = list(stream)
+    answer = stream.answer
+    assert pieces and not answer.handed_off
+    assert answer.sources[0].chunk.source == "demo/refunds.md"
+    assert "business days" in answer.text and "[1]" in answer.text
+    stored = demo_service.store.messages(answer.conversation_id)
+    assert stored[-1].sources[0]["source"] == "demo/refunds.md"
+
+
+def test_follow_up_question_uses_the_conversation(demo_service):
+    first = demo_service.ask("Can I pay with Klarna?")
+    assert not first.handed_off and first.sources[0].chunk.source == "demo/payment-methods.md"
+    follow_up = demo_service.ask("Which countries is that available in?", first.conversation_id)
+    assert not follow_up.handed_off
+    assert "Germany" in follow_up.text or any("Germany" in p.chunk.text for p in follow_up.sources[:1])
+
+
+@pytest.mark.parametrize("question", ["Tell me a joke", "Who won the football world cup?", "Book me a flight to Paris"])
+def test_questions_the_help_center_cannot_answer_are_handed_off(demo_service, question):
+    answer = demo_service.ask(question)
+    assert answer.decision is Decision.HANDOFF_LOW_CONFIDENCE
+    assert demo_service.store.status(answer.conversation_id) == "needs_human"
+
+
+def test_default_answer_model_is_converted_once_and_cached(demo_home):
+    models_dir = Settings(home=demo_home).models_dir
+    path = default_generator_path(models_dir)
+    stamp = (path / "config.json").stat().st_mtime_ns
+    assert default_generator_path(models_dir) == path
+    assert (path / "config.json").stat().st_mtime_ns == stamp
+    assert (path / "model.safetensors").exists() and (path / "tokenizer.json").exists()

@@ -1,0 +1,91 @@
+import json
+
+import numpy as np
+import pytest
+
+from chatbot.errors import IndexNotBuiltError
+from knowledge_base.index import CURRENT, KnowledgeIndex
+from knowledge_base.ingest import ingest
+from tests.fakes import FakeEmbedder
+
+
+def run(paths, index_dir, embedder, **kwargs):
+    return ingest(paths, embedder=embedder, index_dir=index_dir, progress=False, **kwargs)
+
+
+def test_first_ingest_builds_a_loadable_index(kb_dir, tmp_path, fake_embedder):
+    report = run([kb_dir], tmp_path / "index", fake_embedder)
+    assert sorted(report.added) == ["kb/faq.csv#1", "kb/refunds.md", "kb/shipping.md"]
+    index = KnowledgeIndex.load(tmp_path / "index")
+    assert len(index) == report.chunks_total == 4
+    assert index.manifest.embedder == "fake-embedder" and index.manifest.dimension == 64
+    np.testing.assert_allclose(np.linalg.norm(index.vectors, axis=1), 1.0, rtol=1e-5)
+
+
+def test_reingest_unchanged_embeds_nothing_and_keeps_snapshot(kb_dir, tmp_path, fake_embedder):
+    run([kb_dir], tmp_path / "index", fake_embedder)
+    snapshot = (tmp_path / "index" / CURRENT).read_text()
+    fake_embedder.calls.clear()
+    report = run([kb_dir], tmp_path / "index", fake_embedder)
+    assert report.chunks_embedded == 0 and len(report.unchanged) == 3
+    assert all(len(call) == 1 for call in fake_embedder.calls)  # only the dimension probe, no chunks
+    assert (tmp_path / "index" / CURRENT).read_text() == snapshot
+
+
+def test_changed_added_and_deleted_documents(kb_dir, tmp_path, fake_embedder):
+    run([kb_dir], tmp_path / "index", fake_embedder)
+    (kb_dir / "shipping.md").write_text("# Shipping\nDelivery is free.", encoding="utf-8")
+    (kb_dir / "refunds.md").unlink()
+    (kb_dir / "warranty.md").write_text("# Warranty\nTwo years.", encoding="utf-8")
+    report = run([kb_dir], tmp_path / "index", fake_embedder)
+    assert report.updated == ["kb/shipping.md"]
+    assert report.added == ["kb/warranty.md"]
+    assert report.removed == ["kb/refunds.md"]
+    assert report.chunks_embedded == 2
+    index = KnowledgeIndex.load(tmp_path / "index")
+    assert {c.source for c in index.chunks} == {"kb/shipping.md", "kb/warranty.md", "kb/faq.csv#1"}
+    # Kept and new vectors still belong to their chunks.
+    np.testing.assert_allclose(index.vectors, fake_embedder.embed([c.text for c in index.chunks]), atol=1e-5)
+
+
+def test_a_file_that_fails_to_load_keeps_its_old_documents(kb_dir, tmp_path, fake_embedder):
+    run([kb_dir], tmp_path / "index", fake_embedder)
+    (kb_dir / "faq.csv").write_text("nothing useful\n", encoding="utf-8")
+    report = run([kb_dir], tmp_path / "index", fake_embedder)
+    assert "kb/faq.csv" in report.failures and not report.removed
+    assert "kb/faq.csv#1" in {c.source for c in KnowledgeIndex.load(tmp_path / "index").chunks}
+
+
+def test_ingesting_another_folder_keeps_the_first(kb_dir, tmp_path, fake_embedder):
+    run([kb_dir], tmp_path / "index", fake_embedder)
+    other = tmp_path / "policies"
+    other.mkdir()
+    (other / "privacy.md").write_text("# Privacy\nWe never sell data.", encoding="utf-8")
+    report = run([other], tmp_path / "index", fake_embedder)
+    assert report.added == ["policies/privacy.md"] and not report.removed
+    assert report.documents_total == 4
+
+
+def test_another_embedder_is_refused_with_a_clear_message(kb_dir, tmp_path, fake_embedder):
+    run([kb_dir], tmp_path / "index", fake_embedder)
+    before = (tmp_path / "index" / CURRENT).read_text()
+    with pytest.raises(IndexNotBuiltError, match="fake-embedder.*other-model.*--rebuild"):
+        run([kb_dir], tmp_path / "index", FakeEmbedder(dimension=32, name="other-model"))
+    assert (tmp_path / "index" / CURRENT).read_text() == before
+    report = run([kb_dir], tmp_path / "index", FakeEmbedder(dimension=32, name="other-model"), rebuild=True)
+    assert report.chunks_embedded == 4
+
+
+def test_an_unfinished_snapshot_is_never_loaded(kb_dir, tmp_path, fake_embedder):
+    run([kb_dir], tmp_path / "index", fake_embedder)
+    # A crash mid-save leaves a temporary folder behind; CURRENT still names the complete snapshot.
+    (tmp_path / "index" / ".tmp-snapshot-crashed").mkdir()
+    index = KnowledgeIndex.load(tmp_path / "index")
+    assert len(index) == 4
+    manifest = json.loads((tmp_path / "index" / (tmp_path / "index" / CURRENT).read_text() / "manifest.json").read_text())
+    assert set(manifest["documents"]) == {"kb/faq.csv#1", "kb/refunds.md", "kb/shipping.md"}
+
+
+def test_loading_without_an_index_says_what_to_do(tmp_path):
+    with pytest.raises(IndexNotBuiltError, match="chatbot kb ingest"):
+        KnowledgeIndex.load(tmp_path / "nothing")

@@ -1,0 +1,48 @@
+"""The app served for real on loopback, driven through Gradio's own client (streaming included)."""
+
+import socket
+from dataclasses import replace
+
+import pytest
+
+from chatbot.retrieval import HybridRetriever, IndexHandle
+from chatbot.service import ChatService
+from chatbot.storage import SqlStore
+from ui.app import build_app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(built_index, settings, fake_embedder, fake_generator):
+    s = replace(settings, handoff_confidence=0.1)
+    service = ChatService(HybridRetriever(IndexHandle(built_index), fake_embedder), fake_generator, fake_embedder,
+                          SqlStore(s.database_url), s)
+    app = build_app(service).queue()
+    port = free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/", service
+    app.close()
+
+
+def test_chat_page_is_served_and_answers_with_sources(served, fake_generator):
+    import httpx
+    from gradio_client import Client
+
+    url, service = served
+    page = httpx.get(url, timeout=30)
+    assert page.status_code == 200 and "Help center chat" in page.text
+
+    fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days.")
+    client = Client(url, verbose=False)
+    job = client.submit("How long do refunds take?", [], "", api_name="/chat")
+    updates = list(job)
+    messages, box = job.result()  # the conversation id is session state, not an output of the API
+    assert len(updates) >= 2  # streamed
+    assert box == ""
+    assert "5 to 10 business days" in str(messages[-1]["content"]) and "Sources" in str(messages[-1]["content"])
+    assert service.store.count_conversations() == 1
