@@ -161,8 +161,8 @@ def ask(settings: Settings, question: str, as_json: bool, conversation: str | No
         click.echo(f"\n(handed to a person: {answer.decision.value}; confidence {answer.confidence:.2f})")
     if answer.sources:
         click.echo("\nSources:")
-        for i, passage in enumerate(answer.sources, start=1):
-            click.echo(f"  [{i}] {passage.chunk.title} ({passage.chunk.source})")
+        for number, passage in answer.cited_sources():
+            click.echo(f"  [{number}] {passage.chunk.title} ({passage.chunk.source})")
     click.echo(f"\nconversation: {answer.conversation_id}", err=True)
 
 

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from chatbot.config import DEFAULT_MODEL, pick_device
 from chatbot.errors import ModelLoadError
@@ -26,9 +26,13 @@ class Generator(Protocol):
 
     name: str
 
-    def warm_up(self) -> None: ...
+    def warm_up(self) -> None:
+        """Load the model now (idempotent)."""
+        ...
 
-    def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Iterator[str]: ...
+    def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Iterator[str]:
+        """Yield the reply in pieces; closing the iterator early stops generation."""
+        ...
 
 
 def default_generator_path(models_dir: Path) -> Path:
@@ -88,8 +92,9 @@ class TransformersGenerator:
         self._model_ref = model
         self._models_dir = models_dir
         self._device = device
-        self._model = None
-        self._tokenizer = None
+        # Loaded by warm_up(); transformers' own classes are the types (Any keeps mypy out of their overloads).
+        self._model: Any = None
+        self._tokenizer: Any = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -104,7 +109,8 @@ class TransformersGenerator:
         dtype = torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
         try:
             tokenizer = AutoTokenizer.from_pretrained(path)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+            model = model.to(device)  # type: ignore[arg-type]  # transformers' stubs type `to` for modules only
         except (OSError, ValueError) as err:
             raise ModelLoadError(f"cannot load answer model {self._model_ref!r}: {err}") from err
         if tokenizer.chat_template is None:
@@ -128,9 +134,9 @@ class TransformersGenerator:
                 return stop.is_set()
 
         tokenizer, model = self._tokenizer, self._model
-        inputs = tokenizer.apply_chat_template(  # type: ignore[union-attr]  # set by warm_up
+        inputs = tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        ).to(model.device)  # type: ignore[union-attr]
+        ).to(model.device)
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=120.0)
         kwargs = dict(
             **inputs,
@@ -139,13 +145,13 @@ class TransformersGenerator:
             do_sample=False,
             repetition_penalty=1.1,
             stopping_criteria=StoppingCriteriaList([StopWhenAbandoned()]),
-            pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,  # type: ignore[union-attr]
+            pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
         )
         errors: list[BaseException] = []
 
         def run() -> None:
             try:
-                model.generate(**kwargs)  # type: ignore[union-attr]
+                model.generate(**kwargs)
             except BaseException as err:  # re-raised in the consuming thread below
                 errors.append(err)
                 streamer.on_finalized_text("", stream_end=True)

@@ -68,7 +68,9 @@ class HybridRetriever:
     ```
     """
 
-    def __init__(self, index: IndexHandle, embedder: Embedder, *, history_turns: int = 4, candidates: int = 50):
+    def __init__(
+        self, index: IndexHandle, embedder: Embedder, *, history_turns: int = 4, candidates: int = 50
+    ) -> None:
         if candidates < 1:
             raise ValueError(f"candidates must be at least 1, got {candidates}")
         self.index = index

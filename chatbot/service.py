@@ -15,6 +15,7 @@ from chatbot.grounding import (
     candidate_sentences,
     cite,
     content_terms,
+    expects_quantity,
     extractive_answer,
     passage_body,
     split_sentences,
@@ -40,7 +41,9 @@ WAITING_MESSAGE = "Thanks, your message is in the conversation; a member of our 
 class Retriever(Protocol):
     """Finds passages for a question in the context of earlier turns."""
 
-    def retrieve(self, question: str, history: list[Turn], k: int) -> list[Passage]: ...
+    def retrieve(self, question: str, history: list[Turn], k: int) -> list[Passage]:
+        """The `k` best passages, best first."""
+        ...
 
 
 class ReplyStream:
@@ -237,7 +240,12 @@ class ChatService:
         if not candidates:
             return HANDOFF_MESSAGE
         vectors = self.embedder.embed([message] + [c[2] for c in candidates])
-        return extractive_answer(candidates, vectors[1:] @ vectors[0], [p.confidence for p in passages])
+        return extractive_answer(
+            candidates,
+            vectors[1:] @ vectors[0],
+            [p.confidence for p in passages],
+            wants_quantity=expects_quantity(message),
+        )
 
     def _finish(self, conversation_id: str, answer: Answer, started: float) -> Answer:
         answer.latency_ms["total"] = (time.perf_counter() - started) * 1000

@@ -10,7 +10,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, event, func, select
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -63,11 +76,13 @@ class MigrationRow(Base):
 
 
 # Named migrations, applied in order and recorded in `_migrations`. Never edit one that has shipped: add the next.
+def m001_conversations_messages(conn: Connection) -> None:
+    """Conversations and their messages."""
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables["conversations"], Base.metadata.tables["messages"]])
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
-    (
-        "m001_conversations_messages",
-        lambda conn: Base.metadata.create_all(conn, tables=[ConversationRow.__table__, MessageRow.__table__]),
-    ),  # type: ignore[list-item]
+    ("m001_conversations_messages", m001_conversations_messages),
 ]
 
 
@@ -90,13 +105,33 @@ class StoredMessage:
 class Store(Protocol):
     """Where conversations live; the assistant service only talks to this."""
 
-    def create_conversation(self) -> str: ...
-    def conversation_exists(self, conversation_id: str) -> bool: ...
-    def add_message(self, conversation_id: str, role: Role, text: str, answer: Answer | None = None) -> int: ...
-    def messages(self, conversation_id: str) -> list[StoredMessage]: ...
-    def history(self, conversation_id: str, limit: int) -> list[Turn]: ...
-    def mark_needs_human(self, conversation_id: str, reason: str) -> None: ...
-    def status(self, conversation_id: str) -> str: ...
+    def create_conversation(self) -> str:
+        """Start a conversation and return its unguessable id."""
+        ...
+
+    def conversation_exists(self, conversation_id: str) -> bool:
+        """True when the conversation exists."""
+        ...
+
+    def add_message(self, conversation_id: str, role: Role, text: str, answer: Answer | None = None) -> int:
+        """Append a message (with the answer's trace for the assistant) and return its id."""
+        ...
+
+    def messages(self, conversation_id: str) -> list[StoredMessage]:
+        """All messages, oldest first."""
+        ...
+
+    def history(self, conversation_id: str, limit: int) -> list[Turn]:
+        """The last `limit` messages as turns, oldest first."""
+        ...
+
+    def mark_needs_human(self, conversation_id: str, reason: str) -> None:
+        """Put the conversation in the staff queue."""
+        ...
+
+    def status(self, conversation_id: str) -> str:
+        """`"bot"` or `"needs_human"`."""
+        ...
 
 
 class SqlStore:
@@ -126,12 +161,12 @@ class SqlStore:
         """Apply the migrations this database has not seen; return their names."""
         applied: list[str] = []
         with self.engine.begin() as conn:
-            Base.metadata.create_all(conn, tables=[MigrationRow.__table__])  # type: ignore[list-item]
+            Base.metadata.create_all(conn, tables=[Base.metadata.tables["_migrations"]])
             done = set(conn.scalars(select(MigrationRow.name)))
             for name, migration in MIGRATIONS:
                 if name not in done:
                     migration(conn)
-                    conn.execute(MigrationRow.__table__.insert().values(name=name, applied_at=_now()))
+                    conn.execute(insert(MigrationRow).values(name=name, applied_at=_now()))
                     applied.append(name)
         if applied:
             logger.info("applied migrations: %s", ", ".join(applied))

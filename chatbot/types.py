@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal
@@ -86,6 +87,11 @@ class Answer:
     def handed_off(self) -> bool:
         """True when the conversation was handed to a person instead of answered by the bot."""
         return self.decision not in (Decision.GENERATED, Decision.EXTRACTED, Decision.FAQ)
+
+    def cited_sources(self) -> list[tuple[int, Passage]]:
+        """(number, passage) for each source the text cites as [n]; every source when it cites none."""
+        cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", self.text) if 1 <= int(n) <= len(self.sources)})
+        return [(n, self.sources[n - 1]) for n in cited] or list(enumerate(self.sources, start=1))
 
     def to_json(self) -> dict:
         """The shape `chatbot ask --json` prints."""

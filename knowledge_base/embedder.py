@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,11 +23,17 @@ class Embedder(Protocol):
     name: str
 
     @property
-    def dimension(self) -> int: ...
+    def dimension(self) -> int:
+        """Length of each vector."""
+        ...
 
-    def warm_up(self) -> None: ...
+    def warm_up(self) -> None:
+        """Load the model now (idempotent)."""
+        ...
 
-    def embed(self, texts: list[str]) -> np.ndarray: ...
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors of shape (len(texts), dimension), rows of unit length."""
+        ...
 
 
 def default_embedder_path() -> Path:
@@ -60,7 +66,7 @@ class SentenceTransformerEmbedder:
         self._model_ref = model
         self._device = device
         self._batch_size = batch_size
-        self._model = None
+        self._model: Any = None  # a SentenceTransformer once warm_up() ran
         self._dimension: int | None = None
 
     def warm_up(self) -> None:
@@ -85,7 +91,7 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed `texts` into an array of shape (len(texts), dimension), rows of unit length."""
         self.warm_up()
-        vectors = self._model.encode(  # type: ignore[union-attr]  # loaded by warm_up
+        vectors = self._model.encode(
             texts,
             batch_size=self._batch_size,
             normalize_embeddings=True,

@@ -14,6 +14,7 @@ import shutil
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ class KnowledgeIndex:
     ```
     """
 
-    def __init__(self, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray, dense: object, bm25: object):
+    def __init__(self, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray, dense: Any, bm25: Any) -> None:
         if len(chunks) != len(vectors):
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
         self.manifest = manifest
@@ -100,7 +101,7 @@ class KnowledgeIndex:
         """Rows of the `k` chunks with the highest inner product with `query` (a unit vector)."""
         if not self.chunks:
             return []
-        scores, rows = self._dense.search(query.reshape(1, -1).astype(np.float32), min(k, len(self.chunks)))  # type: ignore[attr-defined]
+        scores, rows = self._dense.search(query.reshape(1, -1).astype(np.float32), min(k, len(self.chunks)))
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
     def search_bm25(self, query: str, k: int) -> list[tuple[int, float]]:
@@ -110,7 +111,7 @@ class KnowledgeIndex:
         tokens = _tokenize([query])
         if not tokens[0]:
             return []
-        rows, scores = self._bm25.retrieve(tokens, k=min(k, len(self.chunks)), show_progress=False)  # type: ignore[attr-defined]
+        rows, scores = self._bm25.retrieve(tokens, k=min(k, len(self.chunks)), show_progress=False)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
 
     def save(self, index_dir: Path) -> Path:
@@ -127,7 +128,7 @@ class KnowledgeIndex:
         np.save(tmp / "vectors.npy", self.vectors)
         faiss.write_index(self._dense, str(tmp / "dense.faiss"))
         if self.chunks:
-            self._bm25.save(str(tmp / "bm25"), show_progress=False)  # type: ignore[attr-defined]
+            self._bm25.save(str(tmp / "bm25"), show_progress=False)
         # The manifest is written last: a snapshot without one is incomplete and never loaded.
         (tmp / "manifest.json").write_text(json.dumps(asdict(self.manifest), indent=1), encoding="utf-8")
         os.replace(tmp, snapshot)

@@ -31,9 +31,7 @@ def format_answer(answer: Answer) -> str:
     body = as_text(answer.text)
     # Citations [1] stay readable after escaping: "\[1\]" renders as "[1]".
     if answer.sources and not answer.handed_off:
-        lines = [
-            f"{i}\\. {as_text(p.chunk.title)} — {as_text(p.chunk.source)}" for i, p in enumerate(answer.sources, 1)
-        ]
+        lines = [f"{n}\\. {as_text(p.chunk.title)} — {as_text(p.chunk.source)}" for n, p in answer.cited_sources()]
         body += "\n\n**Sources**\n\n" + "\n\n".join(lines)
     return body
 

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -18,9 +19,7 @@ def invoke(*args):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-@pytest.mark.parametrize(
-    "command", [[], ["kb"], ["kb", "ingest"], ["kb", "stats"], ["ask"], ["serve"]]
-)
+@pytest.mark.parametrize("command", [[], ["kb"], ["kb", "ingest"], ["kb", "stats"], ["ask"], ["serve"]])
 def test_help(command):
     result = invoke(*command, "--help")
     assert result.exit_code == 0
@@ -46,7 +45,9 @@ def test_home_option_overrides_the_environment(tiny_env, kb_dir, tmp_path):
 def test_ingest_reports_bad_files_and_needs_a_path(tiny_env, kb_dir):
     (kb_dir / "notes.docx").write_bytes(b"PK")
     result = CliRunner().invoke(cli, ["kb", "ingest", str(kb_dir)])
-    assert result.exit_code == 0 and "skipped kb/notes.docx: ValueError: unsupported file type '.docx'" in result.output
+    assert (
+        result.exit_code == 0 and "skipped kb/notes.docx: ValueError: unsupported file type '.docx'" in result.output
+    )
     result = CliRunner().invoke(cli, ["kb", "ingest"])
     assert result.exit_code == 2 and "give at least one file or folder" in result.output
 
@@ -67,7 +68,7 @@ def test_ask_prints_numbered_sources(tiny_env, kb_dir, monkeypatch):
     invoke("kb", "ingest", str(kb_dir))
     result = invoke("ask", "How long do refunds take?")
     assert result.exit_code == 0
-    assert "Sources:\n  [1] " in result.output
+    assert re.search(r"Sources:\n  \[\d\] \S", result.output)
 
 
 def test_ask_without_a_knowledge_base_says_what_to_do(tiny_env):

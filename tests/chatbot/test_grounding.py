@@ -14,7 +14,12 @@ SHIPPING = passage("Standard delivery takes 3 to 5 business days.", title="Shipp
 
 def test_split_sentences():
     assert split_sentences("One thing. Two 2.5 things! Three?\n- a list item\nEnd") == [
-        "One thing.", "Two 2.5 things!", "Three?", "- a list item", "End"]
+        "One thing.",
+        "Two 2.5 things!",
+        "Three?",
+        "- a list item",
+        "End",
+    ]
 
 
 def test_a_paraphrase_of_a_passage_is_supported():
@@ -44,14 +49,18 @@ def test_extractive_answer_takes_the_best_sentence_and_cites_its_passage():
     candidates = candidate_sentences([SHIPPING, REFUNDS])
     assert [c[2] for c in candidates][1] == "We check returns within 3 business days."
     similarities = np.array([0.1, 0.2, 0.9])
-    assert extractive_answer(candidates, similarities, [0.5, 0.5]) == "Refunds reach credit cards within 5 to 10 business days [2]."
+    assert (
+        extractive_answer(candidates, similarities, [0.5, 0.5])
+        == "Refunds reach credit cards within 5 to 10 business days [2]."
+    )
 
 
 def test_extractive_answer_continues_with_relevant_following_sentence():
     candidates = candidate_sentences([REFUNDS])
     answer = extractive_answer(candidates, np.array([0.8, 0.7]), [0.6])
-    assert answer == ("We check returns within 3 business days. "
-                      "Refunds reach credit cards within 5 to 10 business days [1].")
+    assert answer == (
+        "We check returns within 3 business days. Refunds reach credit cards within 5 to 10 business days [1]."
+    )
 
 
 def test_a_range_written_differently_is_the_same_range():
@@ -63,3 +72,16 @@ def test_extractive_answer_prefers_the_passage_retrieval_trusted():
     # The shipping sentence looks a little more like the question, but retrieval trusts the refunds passage.
     answer = extractive_answer(candidates, np.array([0.62, 0.3, 0.6]), [0.3, 0.8])
     assert answer.endswith("[2].")
+
+
+def test_quantity_questions_prefer_sentences_with_numbers():
+    from chatbot.grounding import expects_quantity
+
+    assert expects_quantity("How long do refunds take?") and expects_quantity("When do you open?")
+    assert not expects_quantity("Can I pay with PayPal?")
+    policy = passage(
+        "We send an e-mail when the refund is issued to you. The money reaches you within 5 to 10 business days."
+    )
+    candidates = candidate_sentences([policy])
+    assert extractive_answer(candidates, np.array([0.50, 0.30]), [0.7]).startswith("We send")
+    assert "5 to 10" in extractive_answer(candidates, np.array([0.50, 0.30]), [0.7], wants_quantity=True)

@@ -10,8 +10,15 @@ def passage(text, title="Refunds"):
 
 @pytest.mark.parametrize(
     "message",
-    ["agent", "Human please", "can I talk to a human?", "I want to speak with someone", "Connect me to an agent",
-     "real person", "representative!"],
+    [
+        "agent",
+        "Human please",
+        "can I talk to a human?",
+        "I want to speak with someone",
+        "Connect me to an agent",
+        "real person",
+        "representative!",
+    ],
 )
 def test_requests_for_a_person(message):
     assert wants_human(message)
@@ -19,8 +26,12 @@ def test_requests_for_a_person(message):
 
 @pytest.mark.parametrize(
     "message",
-    ["How long do refunds take?", "My agent said the parcel was late", "Is a person needed to sign for delivery?",
-     "human resources address"],
+    [
+        "How long do refunds take?",
+        "My agent said the parcel was late",
+        "Is a person needed to sign for delivery?",
+        "human resources address",
+    ],
 )
 def test_ordinary_questions_are_not_requests_for_a_person(message):
     assert not wants_human(message)
@@ -28,7 +39,9 @@ def test_ordinary_questions_are_not_requests_for_a_person(message):
 
 def test_messages_hold_rules_numbered_quoted_passages_history_and_question():
     history = [Turn("user", "I returned a lamp"), Turn("assistant", "Thanks"), Turn("staff", "Hello, Anna here")]
-    messages = build_messages("When is my money back?", [passage("Refunds take 5 days."), passage("B", "Other")], history)
+    messages = build_messages(
+        "When is my money back?", [passage("Refunds take 5 days."), passage("B", "Other")], history
+    )
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "assistant", "user"]
     system = messages[0]["content"]
     assert '[1] (from "Refunds")\n"""\nRefunds take 5 days.\n"""' in system
@@ -51,8 +64,13 @@ def test_clean_citations_removes_dangling_ones():
 
 @pytest.mark.parametrize(
     ("text", "bad"),
-    [("", True), ("ok", True), ("Refunds take five to ten business days.", False),
-     ("the the the the " * 10, True), (" ".join(f"word{i}" for i in range(40)), False)],
+    [
+        ("", True),
+        ("ok", True),
+        ("Refunds take five to ten business days.", False),
+        ("the the the the " * 10, True),
+        (" ".join(f"word{i}" for i in range(40)), False),
+    ],
 )
 def test_degenerate_output(text, bad):
     assert is_degenerate(text) is bad

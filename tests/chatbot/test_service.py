@@ -22,14 +22,18 @@ def make_service(built_index, settings, fake_embedder, fake_generator):
 
 def test_supported_answer_streams_sentence_by_sentence_with_citations(make_service, fake_generator):
     service = make_service(handoff_confidence=0.1)
-    fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days. We check returns within 3 business days.")
+    fake_generator.enqueue(
+        "Refunds reach credit cards within 5 to 10 business days. We check returns within 3 business days."
+    )
     cid = service.start_conversation()
     stream = service.reply(cid, "How long do refunds take?")
     pieces = list(stream)
     answer = stream.answer
     assert answer.decision is Decision.GENERATED and not answer.handed_off
-    assert pieces == ["Refunds reach credit cards within 5 to 10 business days [1].",
-                      " We check returns within 3 business days [1]."]
+    assert pieces == [
+        "Refunds reach credit cards within 5 to 10 business days [1].",
+        " We check returns within 3 business days [1].",
+    ]
     assert answer.text == "".join(pieces)
     assert answer.sources[0].chunk.source == "kb/refunds.md"
     assert answer.model_version == "fake-generator"

@@ -19,14 +19,25 @@ def test_messages_round_trip_with_sources_and_latency(store, tmp_path):
     cid = store.create_conversation()
     store.add_message(cid, "user", "How long do refunds take?")
     chunk = Chunk("c1", "kb/refunds.md", "Refunds", "Refunds take 5 days.", 0)
-    answer = Answer("5 days [1].", Decision.GENERATED, 0.8, [Passage(chunk, 0.03, 0.8)], model_version="m1",
-                    latency_ms={"total": 12.5})
+    answer = Answer(
+        "5 days [1].",
+        Decision.GENERATED,
+        0.8,
+        [Passage(chunk, 0.03, 0.8)],
+        model_version="m1",
+        latency_ms={"total": 12.5},
+    )
     store.add_message(cid, "assistant", answer.text, answer)
 
     reopened = SqlStore(f"sqlite:///{tmp_path / 'db' / 'chatbot.db'}")  # survives a restart
     user, bot = reopened.messages(cid)
     assert (user.role, user.text, user.sources) == ("user", "How long do refunds take?", [])
-    assert (bot.decision, bot.confidence, bot.model_version, bot.latency_ms) == ("generated", 0.8, "m1", {"total": 12.5})
+    assert (bot.decision, bot.confidence, bot.model_version, bot.latency_ms) == (
+        "generated",
+        0.8,
+        "m1",
+        {"total": 12.5},
+    )
     assert bot.sources[0]["source"] == "kb/refunds.md" and bot.sources[0]["text"] == "Refunds take 5 days."
     assert reopened.history(cid, 1)[0].content == "5 days [1]."
 

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.integration
 def demo_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("demo-home")
     settings = Settings(home=home)
-    report = ingest([DEMO_KB_DIR], embedder=SentenceTransformerEmbedder(), index_dir=settings.index_dir, progress=False)
+    report = ingest(
+        [DEMO_KB_DIR], embedder=SentenceTransformerEmbedder(), index_dir=settings.index_dir, progress=False
+    )
     assert report.documents_total >= 35 and not report.failures
     return home
 
@@ -55,7 +57,9 @@ def test_follow_up_question_uses_the_conversation(demo_service):
     assert "Germany" in follow_up.text or any("Germany" in p.chunk.text for p in follow_up.sources[:1])
 
 
-@pytest.mark.parametrize("question", ["Tell me a joke", "Who won the football world cup?", "Book me a flight to Paris"])
+@pytest.mark.parametrize(
+    "question", ["Tell me a joke", "Who won the football world cup?", "Book me a flight to Paris"]
+)
 def test_questions_the_help_center_cannot_answer_are_handed_off(demo_service, question):
     answer = demo_service.ask(question)
     assert answer.decision is Decision.HANDOFF_LOW_CONFIDENCE

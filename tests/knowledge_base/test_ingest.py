@@ -82,7 +82,9 @@ def test_an_unfinished_snapshot_is_never_loaded(kb_dir, tmp_path, fake_embedder)
     (tmp_path / "index" / ".tmp-snapshot-crashed").mkdir()
     index = KnowledgeIndex.load(tmp_path / "index")
     assert len(index) == 4
-    manifest = json.loads((tmp_path / "index" / (tmp_path / "index" / CURRENT).read_text() / "manifest.json").read_text())
+    manifest = json.loads(
+        (tmp_path / "index" / (tmp_path / "index" / CURRENT).read_text() / "manifest.json").read_text()
+    )
     assert set(manifest["documents"]) == {"kb/faq.csv#1", "kb/refunds.md", "kb/shipping.md"}
 
 

@@ -25,7 +25,9 @@ def test_app_builds_without_launching(chat_service):
 
 
 def test_respond_streams_then_shows_sources(chat_service, fake_generator):
-    fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days. We check returns within 3 business days.")
+    fake_generator.enqueue(
+        "Refunds reach credit cards within 5 to 10 business days. We check returns within 3 business days."
+    )
     updates = list(respond(chat_service, "How long do refunds take?", [], ""))
     assert len(updates) >= 3  # streamed in pieces
     messages, conversation_id, box = updates[-1]
@@ -68,3 +70,10 @@ def test_handoff_answers_show_no_sources():
 
 def test_new_conversation_clears_the_page():
     assert new_conversation() == ([], "")
+
+
+def test_only_cited_sources_are_listed_with_their_numbers():
+    sources = [Passage(Chunk(str(i), f"kb/{i}.md", f"T{i}", "text", 0), 0.1, 0.9) for i in range(1, 4)]
+    shown = format_answer(Answer("Refunds take 5 days [2].", Decision.GENERATED, 0.9, sources))
+    assert "2\\. T2 — kb/2\\.md" in shown
+    assert "T1" not in shown and "T3" not in shown

@@ -20,8 +20,13 @@ def free_port() -> int:
 @pytest.fixture
 def served(built_index, settings, fake_embedder, fake_generator):
     s = replace(settings, handoff_confidence=0.1)
-    service = ChatService(HybridRetriever(IndexHandle(built_index), fake_embedder), fake_generator, fake_embedder,
-                          SqlStore(s.database_url), s)
+    service = ChatService(
+        HybridRetriever(IndexHandle(built_index), fake_embedder),
+        fake_generator,
+        fake_embedder,
+        SqlStore(s.database_url),
+        s,
+    )
     app = build_app(service).queue()
     port = free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
