@@ -49,7 +49,9 @@ def main() -> None:
         first.append(answer.latency_ms.get("first_token", answer.latency_ms["total"]))
         total.append(answer.latency_ms["total"])
         print(f"{answer.decision.value:24s} first {first[-1]:7.0f} ms  total {total[-1]:7.0f} ms  {question}")
-    print(f"\nmachine: {platform.machine()} {os.cpu_count()} cores, torch threads {__import__('torch').get_num_threads()}")
+    print(
+        f"\nmachine: {platform.machine()} {os.cpu_count()} cores, torch threads {__import__('torch').get_num_threads()}"
+    )
     print(f"median first text {statistics.median(first):.0f} ms, median full answer {statistics.median(total):.0f} ms")
 
 
