@@ -112,6 +112,24 @@ def kb_ingest(settings: Settings, paths: tuple[Path, ...], demo: bool, rebuild: 
         raise click.ClickException("no document could be ingested")
 
 
+@kb.command("remove")
+@click.argument("sources", nargs=-1, required=True)
+@click.pass_obj
+@_handle_errors
+def kb_remove(settings: Settings, sources: tuple[str, ...]) -> None:
+    """Remove documents by the source shown in `kb stats` and in citations: a file or a whole folder.
+
+    \b
+    Examples:
+        chatbot kb remove help-center/old-returns-policy.md
+        chatbot kb remove help-center/faq.csv
+    """
+    from knowledge_base.ingest import remove
+
+    removed = remove(list(sources), index_dir=settings.index_dir)
+    click.echo(f"{len(removed)} documents removed: {', '.join(removed)}")
+
+
 @kb.command("stats")
 @click.pass_obj
 @_handle_errors

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from chatbot.errors import IndexNotBuiltError
+from chatbot.errors import IndexNotBuiltError, InputError
 from chatbot.types import Chunk, Document
 from knowledge_base.chunking import chunk_document, document_hash
 from knowledge_base.embedder import Embedder
@@ -132,6 +132,31 @@ def ingest(
     report.chunks_total = len(chunks)
     report.documents_total = len(final_hashes)
     return report
+
+
+def remove(sources: list[str], *, index_dir: Path) -> list[str]:
+    """Remove documents from the index: a source names a file (`docs/faq.csv` removes all its entries) or a
+    folder (`docs` removes everything ingested from it). Returns the removed document sources.
+
+    Raises `InputError` naming the sources that match nothing; then nothing is removed.
+    """
+    index = KnowledgeIndex.load(index_dir)
+    documents = index.manifest.documents
+
+    def matches(document: str, source: str) -> bool:
+        file = source_file(document)
+        return document == source or file == source or file.startswith(source.rstrip("/") + "/")
+
+    unknown = [s for s in sources if not any(matches(d, s) for d in documents)]
+    if unknown:
+        raise InputError(f"no document in the knowledge base matches {', '.join(map(repr, unknown))}")
+    removed = [d for d in documents if any(matches(d, s) for s in sources)]
+    rows = [i for i, c in enumerate(index.chunks) if c.source not in removed]
+    manifest = Manifest(
+        **{**index.manifest.__dict__, "documents": {d: h for d, h in documents.items() if d not in removed}}
+    )
+    KnowledgeIndex.build(manifest, [index.chunks[i] for i in rows], index.vectors[rows]).save(index_dir)
+    return removed
 
 
 def _root_prefix(path: Path) -> str:

@@ -36,6 +36,13 @@ def test_ingest_then_stats(tiny_env, kb_dir, chatbot_home):
     assert "2 articles, 1 FAQ entries" in stats.output and str(chatbot_home) in stats.output
 
 
+def test_remove(tiny_env, kb_dir):
+    invoke("kb", "ingest", str(kb_dir))
+    result = invoke("kb", "remove", "kb/refunds.md")
+    assert result.exit_code == 0 and "1 documents removed: kb/refunds.md" in result.output
+    assert "1 articles, 1 FAQ entries" in invoke("kb", "stats").output
+
+
 def test_home_option_overrides_the_environment(tiny_env, kb_dir, tmp_path):
     result = invoke("--home", str(tmp_path / "elsewhere"), "kb", "ingest", str(kb_dir))
     assert result.exit_code == 0

@@ -91,3 +91,21 @@ def test_an_unfinished_snapshot_is_never_loaded(kb_dir, tmp_path, fake_embedder)
 def test_loading_without_an_index_says_what_to_do(tmp_path):
     with pytest.raises(IndexNotBuiltError, match="chatbot kb ingest"):
         KnowledgeIndex.load(tmp_path / "nothing")
+
+
+def test_remove_a_file_or_a_folder(kb_dir, tmp_path, fake_embedder):
+    from chatbot.errors import InputError
+    from knowledge_base.ingest import remove
+
+    run([kb_dir], tmp_path / "index", fake_embedder)
+    assert remove(["kb/faq.csv"], index_dir=tmp_path / "index") == ["kb/faq.csv#1"]
+    index = KnowledgeIndex.load(tmp_path / "index")
+    assert {c.source for c in index.chunks} == {"kb/refunds.md", "kb/shipping.md"}
+    before = (tmp_path / "index" / CURRENT).read_text()
+    with pytest.raises(InputError, match="'kb/nothing.md'"):
+        remove(["kb/refunds.md", "kb/nothing.md"], index_dir=tmp_path / "index")
+    assert (tmp_path / "index" / CURRENT).read_text() == before  # nothing removed
+    assert sorted(remove(["kb"], index_dir=tmp_path / "index")) == ["kb/refunds.md", "kb/shipping.md"]
+    assert len(KnowledgeIndex.load(tmp_path / "index")) == 0
+    report = run([kb_dir], tmp_path / "index", fake_embedder)  # an emptied index can be filled again
+    assert report.documents_total == 3
