@@ -75,7 +75,8 @@ def kb() -> None:
 @click.pass_obj
 @_handle_errors
 def kb_ingest(settings: Settings, paths: tuple[Path, ...], demo: bool, rebuild: bool) -> None:
-    """Add or update documents: Markdown, text, and FAQ files (CSV/JSONL with question and answer columns).
+    """Add or update documents: Markdown, text, FAQ files (CSV/JSONL with question and answer columns) and JSONL
+    documents (one {"id", "title", "text"} per line).
 
     Folders are read recursively. Unchanged documents are not embedded again; documents deleted from an
     ingested folder are removed from the index.
@@ -182,6 +183,181 @@ def ask(settings: Settings, question: str, as_json: bool, conversation: str | No
         for number, passage in answer.cited_sources():
             click.echo(f"  [{number}] {passage.chunk.title} ({passage.chunk.source})")
     click.echo(f"\nconversation: {answer.conversation_id}", err=True)
+
+
+@cli.command("sentiment")
+@click.argument("texts", nargs=-1)
+@click.option("--input", "input_file", type=click.File(encoding="utf-8"), help="Read texts from a file, one per line.")
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 4096), help="Texts per batch.")
+@click.pass_obj
+@_handle_errors
+def sentiment_command(settings: Settings, texts: tuple[str, ...], input_file: Any, batch_size: int) -> None:
+    """Label texts negative / neutral / positive; prints one JSON line per text.
+
+    \b
+    Examples:
+        chatbot sentiment "My parcel is late again" "Thanks, that helped!"
+        chatbot sentiment --input messages.txt --batch-size 128
+    """
+    from chatbot.registry import ModelRegistry
+    from chatbot.sentiment import TransformersSentimentClassifier
+    from chatbot.storage import SqlStore
+
+    lines = list(texts) + ([line.rstrip("\n") for line in input_file if line.strip()] if input_file else [])
+    if not lines:
+        raise click.UsageError("give texts as arguments or --input FILE")
+    model = ModelRegistry(SqlStore(settings.database_url)).resolve("sentiment", settings.sentiment_model)
+    classifier = TransformersSentimentClassifier(model, device=settings.device, batch_size=batch_size)
+    for text, result in zip(lines, classifier.classify(lines), strict=True):
+        click.echo(
+            json.dumps({"text": text, "label": result.label, "score": round(result.score, 4)}, ensure_ascii=False)
+        )
+
+
+@cli.group()
+def finetune() -> None:
+    """Fine-tune models on your own data; each run registers a new model version."""
+
+
+@finetune.command("sentiment")
+@click.option(
+    "--data",
+    "data_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV, TSV or JSONL with a text and a label column.",
+)
+@click.option("--text-column", default="text", show_default=True)
+@click.option("--label-column", default="label", show_default=True)
+@click.option("--label-map", help="How raw labels map to sentiment labels, e.g. '0=negative,1=neutral,2=positive'.")
+@click.option(
+    "--eval-fraction",
+    default=0.1,
+    show_default=True,
+    type=click.FloatRange(0.01, 0.5),
+    help="Share held out for evaluation (split by content hash: repeatable).",
+)
+@click.option("--epochs", default=2.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--max-steps", default=0, show_default=True, type=click.IntRange(min=0), help="0: no limit.")
+@click.option(
+    "--base-model",
+    default="default",
+    show_default=True,
+    help="Encoder to adapt: 'default' (MiniLM from its wheel) or a local folder / hub id, e.g. a "
+    "multilingual encoder for non-English customers.",
+)
+@click.option("--name", help="Version name (default: sentiment-YYYYmmdd-HHMMSS).")
+@click.option("--promote", is_flag=True, help="Serve the new version at once if it beats the serving one.")
+@click.option("--force", is_flag=True, help="With --promote: promote even if it scores worse.")
+@click.pass_obj
+@_handle_errors
+def finetune_sentiment(
+    settings: Settings,
+    data_file: Path,
+    text_column: str,
+    label_column: str,
+    label_map: str | None,
+    eval_fraction: float,
+    epochs: float,
+    max_steps: int,
+    base_model: str,
+    name: str | None,
+    promote: bool,
+    force: bool,
+) -> None:
+    """Train a sentiment model on your labelled messages or feedback, evaluate it against the serving one on
+    held-out data, and register it as a new version.
+
+    \b
+    Examples:
+        chatbot finetune sentiment --data feedback.csv --label-column stars \\
+            --label-map "1=negative,2=negative,3=neutral,4=positive,5=positive"
+        chatbot finetune sentiment --data labelled.jsonl --promote
+    """
+    from finetune.sentiment import run_sentiment_finetune
+
+    version = run_sentiment_finetune(
+        settings,
+        data_file,
+        text_column=text_column,
+        label_column=label_column,
+        label_map=label_map,
+        eval_fraction=eval_fraction,
+        epochs=epochs,
+        max_steps=max_steps,
+        base_model=base_model,
+        name=name,
+        promote=promote,
+        force=force,
+    )
+    new, baseline = version.report["eval"], version.report["baseline"]
+    click.echo(f"registered {version.name} ({version.status}) at {version.path}")
+    for metric in ("accuracy", "macro_recall", "macro_f1"):
+        click.echo(f"  {metric:13s} new {new[metric]:.4f}   serving {baseline[metric]:.4f}")
+
+
+@cli.group()
+def models() -> None:
+    """List model versions, promote one to serve, roll back."""
+
+
+@models.command("list")
+@click.option("--kind", type=click.Choice(["sentiment", "answers"]), help="Only this kind of model.")
+@click.pass_obj
+@_handle_errors
+def models_list(settings: Settings, kind: str | None) -> None:
+    """Show registered versions, newest first, with their evaluation scores.
+
+    \b
+    Example:
+        chatbot models list --kind sentiment
+    """
+    from chatbot.registry import ModelRegistry
+    from chatbot.storage import SqlStore
+
+    versions = ModelRegistry(SqlStore(settings.database_url)).list(kind)
+    if not versions:
+        click.echo("no registered versions: the shipped defaults serve")
+    for v in versions:
+        scores = ", ".join(f"{k} {val:.4f}" for k, val in v.report.get("eval", {}).items() if isinstance(val, float))
+        click.echo(f"{v.name:32s} {v.kind:10s} {v.status:12s} {v.created_at:%Y-%m-%d %H:%M}  {scores}")
+
+
+@models.command("promote")
+@click.argument("version")
+@click.option("--force", is_flag=True, help="Promote even if it scored worse than the serving model.")
+@click.pass_obj
+@_handle_errors
+def models_promote(settings: Settings, version: str, force: bool) -> None:
+    """Serve VERSION from now on (new processes; restart running servers).
+
+    \b
+    Example:
+        chatbot models promote sentiment-20261122-101500
+    """
+    from chatbot.registry import ModelRegistry
+    from chatbot.storage import SqlStore
+
+    promoted = ModelRegistry(SqlStore(settings.database_url)).promote(version, force=force)
+    click.echo(f"{promoted.name} now serves as the {promoted.kind} model")
+
+
+@models.command("rollback")
+@click.argument("kind", type=click.Choice(["sentiment", "answers"]))
+@click.pass_obj
+@_handle_errors
+def models_rollback(settings: Settings, kind: str) -> None:
+    """Take the serving KIND model out of service; the one promoted before it serves again.
+
+    \b
+    Example:
+        chatbot models rollback sentiment
+    """
+    from chatbot.registry import ModelRegistry
+    from chatbot.storage import SqlStore
+
+    now = ModelRegistry(SqlStore(settings.database_url)).rollback(kind)
+    click.echo(f"{now.name} serves again" if now else f"the shipped default {kind} model serves again")
 
 
 @cli.command()

@@ -41,6 +41,14 @@ class Settings:
         default=DEFAULT_MODEL,
         metadata={"help": "embedding model: 'default' (all-MiniLM-L6-v2 from its wheel), a hub id or a folder"},
     )
+    sentiment_model: str = field(
+        default=DEFAULT_MODEL,
+        metadata={"help": "sentiment model: 'default' (shipped adapter on the wheel's MiniLM) or a model folder"},
+    )
+    negative_flag_score: float = field(
+        default=0.8,
+        metadata={"help": "a customer message this surely negative (or two negative in a row) flags the conversation"},
+    )
     database: str = field(default="", metadata={"help": "SQLAlchemy URL; empty means SQLite in the data directory"})
     device: str = field(default="auto", metadata={"help": "'auto' (GPU when present), 'cpu', 'cuda', 'cuda:1'..."})
     retrieve_k: int = field(default=10, metadata={"help": "passages retrieved per question"})
@@ -74,6 +82,7 @@ class Settings:
             "max_new_tokens": self.max_new_tokens >= 1,
             "handoff_confidence": 0.0 <= self.handoff_confidence <= 1.0,
             "faq_confidence": 0.0 <= self.faq_confidence <= 1.0,
+            "negative_flag_score": 0.0 <= self.negative_flag_score <= 1.0,
             "answer_mode": self.answer_mode in ("generative", "extractive"),
             "chunk_words": self.chunk_words >= 20,
             "chunk_overlap_words": 0 <= self.chunk_overlap_words < self.chunk_words,

@@ -29,6 +29,7 @@ from chatbot.prompting import (
     is_degenerate,
     wants_human,
 )
+from chatbot.sentiment import SentimentClassifier, turned_negative
 from chatbot.storage import Store
 from chatbot.types import Answer, Decision, Passage, Turn
 from knowledge_base.embedder import Embedder
@@ -75,7 +76,7 @@ class ChatService:
 
     Usage example:
     ```python
-    service = ChatService(retriever, generator, embedder, store, settings)
+    service = ChatService(retriever, generator, embedder, store, settings, sentiment=classifier)
     cid = service.start_conversation()
     stream = service.reply(cid, "How long do refunds take?")
     for piece in stream:
@@ -85,9 +86,17 @@ class ChatService:
     """
 
     def __init__(
-        self, retriever: Retriever, generator: Generator, embedder: Embedder, store: Store, settings: Settings
+        self,
+        retriever: Retriever,
+        generator: Generator,
+        embedder: Embedder,
+        store: Store,
+        settings: Settings,
+        *,
+        sentiment: SentimentClassifier,
     ) -> None:
         self.retriever = retriever
+        self.sentiment = sentiment
         self.embedder = embedder
         self.generator = generator
         self.store = store
@@ -96,6 +105,7 @@ class ChatService:
     def warm_up(self) -> None:
         """Load the models now, so that the first customer does not wait for them."""
         self.embedder.warm_up()
+        self.sentiment.warm_up()
         self.generator.warm_up()
 
     def start_conversation(self) -> str:
@@ -129,7 +139,11 @@ class ChatService:
         started = time.perf_counter()
         settings = self.settings
         history = self.store.history(conversation_id, settings.history_turns)
-        self.store.add_message(conversation_id, "user", message)
+        (sentiment,) = self.sentiment.classify([message])
+        self.store.add_message(conversation_id, "user", message, sentiment=sentiment)
+        earlier = [t.sentiment for t in history if t.role == "user" and t.sentiment is not None]
+        if turned_negative([*earlier, sentiment], settings.negative_flag_score):
+            self.store.flag(conversation_id, "negative_sentiment")
 
         if self.store.status(conversation_id) == "needs_human":
             answer = Answer(WAITING_MESSAGE, Decision.WAITING_FOR_STAFF, confidence=0.0)
@@ -259,11 +273,16 @@ class ChatService:
 def create_service(settings: Settings) -> ChatService:
     """The production assistant for `settings`: hybrid retrieval, in-process generator, SQL store."""
     from chatbot.generation import TransformersGenerator
+    from chatbot.registry import ModelRegistry
     from chatbot.retrieval import HybridRetriever, IndexHandle
+    from chatbot.sentiment import TransformersSentimentClassifier
     from chatbot.storage import SqlStore
     from knowledge_base.embedder import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder(settings.embedder_model, device=settings.device)
     retriever = HybridRetriever(IndexHandle(settings.index_dir), embedder, history_turns=settings.history_turns)
     generator = TransformersGenerator(settings.generator_model, models_dir=settings.models_dir, device=settings.device)
-    return ChatService(retriever, generator, embedder, SqlStore(settings.database_url), settings)
+    store = SqlStore(settings.database_url)
+    sentiment_model = ModelRegistry(store).resolve("sentiment", settings.sentiment_model)
+    sentiment = TransformersSentimentClassifier(sentiment_model, device=settings.device)
+    return ChatService(retriever, generator, embedder, store, settings, sentiment=sentiment)

@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from chatbot.errors import StoreError
-from chatbot.types import Answer, Role, Turn
+from chatbot.types import Answer, Role, Sentiment, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ class ConversationRow(Base):
     # "bot": the assistant answers; "needs_human": waiting for staff (see handoff_reason).
     status: Mapped[str] = mapped_column(String(32), default="bot")
     handoff_reason: Mapped[str] = mapped_column(String(64), default="")
+    # Why staff should look although the bot may go on answering (e.g. "negative_sentiment"); "" when none.
+    flag_reason: Mapped[str] = mapped_column(String(64), default="")
 
 
 class MessageRow(Base):
@@ -66,6 +68,23 @@ class MessageRow(Base):
     sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     model_version: Mapped[str] = mapped_column(String(200), default="")
     latency_ms: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    sentiment_label: Mapped[str] = mapped_column(String(16), default="")
+    sentiment_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class ModelVersionRow(Base):
+    __tablename__ = "model_versions"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)  # "sentiment" or "answers"
+    path: Mapped[str] = mapped_column(Text)
+    base: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    # "candidate" until promoted; "serving" for the one in use; "retired" after another was promoted;
+    # "rolled_back" when a rollback took it out of service.
+    status: Mapped[str] = mapped_column(String(16), default="candidate")
+    promoted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class MigrationRow(Base):
@@ -81,8 +100,14 @@ def m001_conversations_messages(conn: Connection) -> None:
     Base.metadata.create_all(conn, tables=[Base.metadata.tables["conversations"], Base.metadata.tables["messages"]])
 
 
+def m002_model_versions(conn: Connection) -> None:
+    """Registered fine-tuned models and which one serves."""
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables["model_versions"]])
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_conversations_messages", m001_conversations_messages),
+    ("m002_model_versions", m002_model_versions),
 ]
 
 
@@ -100,6 +125,7 @@ class StoredMessage:
     sources: list[dict[str, Any]]
     model_version: str
     latency_ms: dict[str, float]
+    sentiment: Sentiment | None = None
 
 
 class Store(Protocol):
@@ -113,8 +139,15 @@ class Store(Protocol):
         """True when the conversation exists."""
         ...
 
-    def add_message(self, conversation_id: str, role: Role, text: str, answer: Answer | None = None) -> int:
-        """Append a message (with the answer's trace for the assistant) and return its id."""
+    def add_message(
+        self,
+        conversation_id: str,
+        role: Role,
+        text: str,
+        answer: Answer | None = None,
+        sentiment: Sentiment | None = None,
+    ) -> int:
+        """Append a message (with the answer's trace for the assistant, the sentiment for a customer's)."""
         ...
 
     def messages(self, conversation_id: str) -> list[StoredMessage]:
@@ -131,6 +164,10 @@ class Store(Protocol):
 
     def status(self, conversation_id: str) -> str:
         """`"bot"` or `"needs_human"`."""
+        ...
+
+    def flag(self, conversation_id: str, reason: str) -> None:
+        """Ask staff to look at a conversation while the bot goes on answering."""
         ...
 
 
@@ -184,9 +221,18 @@ class SqlStore:
         with Session(self.engine) as session:
             return session.get(ConversationRow, conversation_id) is not None
 
-    def add_message(self, conversation_id: str, role: Role, text: str, answer: Answer | None = None) -> int:
+    def add_message(
+        self,
+        conversation_id: str,
+        role: Role,
+        text: str,
+        answer: Answer | None = None,
+        sentiment: Sentiment | None = None,
+    ) -> int:
         """Append a message; an assistant message stores the answer's sources, scores and latencies."""
         row = MessageRow(conversation_id=conversation_id, role=role, text=text)
+        if sentiment is not None:
+            row.sentiment_label, row.sentiment_score = sentiment.label, sentiment.score
         if answer is not None:
             row.decision = answer.decision.value
             row.confidence = answer.confidence
@@ -230,6 +276,7 @@ class SqlStore:
                     sources=list(r.sources or []),
                     model_version=r.model_version,
                     latency_ms=dict(r.latency_ms or {}),
+                    sentiment=Sentiment(r.sentiment_label, r.sentiment_score or 0.0) if r.sentiment_label else None,
                 )
                 for r in rows
             ]
@@ -238,7 +285,7 @@ class SqlStore:
         """The last `limit` messages as turns, oldest first."""
         if limit <= 0:
             return []
-        return [Turn(m.role, m.text) for m in self.messages(conversation_id)[-limit:]]
+        return [Turn(m.role, m.text, m.sentiment) for m in self.messages(conversation_id)[-limit:]]
 
     def mark_needs_human(self, conversation_id: str, reason: str) -> None:
         """Put a conversation in the staff queue with the reason."""
@@ -255,6 +302,22 @@ class SqlStore:
             if conversation is None:
                 raise StoreError(f"no conversation with id {conversation_id!r}")
             return conversation.status
+
+    def flag(self, conversation_id: str, reason: str) -> None:
+        """Ask staff to look at a conversation (the bot goes on answering); keeps the first reason given."""
+        with Session(self.engine) as session, session.begin():
+            conversation = session.get(ConversationRow, conversation_id)
+            if conversation is None:
+                raise StoreError(f"no conversation with id {conversation_id!r}")
+            conversation.flag_reason = conversation.flag_reason or reason
+
+    def flag_reason(self, conversation_id: str) -> str:
+        """Why staff should look at a conversation ("" when nothing is flagged)."""
+        with Session(self.engine) as session:
+            conversation = session.get(ConversationRow, conversation_id)
+            if conversation is None:
+                raise StoreError(f"no conversation with id {conversation_id!r}")
+            return conversation.flag_reason
 
     def count_conversations(self) -> int:
         """How many conversations are stored."""

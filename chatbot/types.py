@@ -62,12 +62,24 @@ class Passage:
     confidence: float
 
 
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """The sentiment of one text: `label` is one of `SENTIMENT_LABELS`, `score` its probability."""
+
+    label: str
+    score: float
+
+
 @dataclass(frozen=True)
 class Turn:
     """One earlier message of a conversation, as used to build queries and prompts."""
 
     role: Role
     content: str
+    sentiment: Sentiment | None = None
 
 
 @dataclass

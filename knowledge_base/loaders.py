@@ -15,7 +15,10 @@ logger = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 FAQ_SUFFIXES = {".csv", ".jsonl"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | FAQ_SUFFIXES
+HTML_SUFFIXES = {".html", ".htm"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | FAQ_SUFFIXES | HTML_SUFFIXES | {".pdf"}
+# Page furniture that is not content: menus, banners, cookie notices, scripts.
+HTML_NOISE = ["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg"]
 FAQ_QUESTION_KEYS = ("question", "q", "instruction")
 FAQ_ANSWER_KEYS = ("answer", "a", "response")
 
@@ -66,15 +69,67 @@ def load_file(path: Path, source: str) -> list[Document]:
     if suffix in TEXT_SUFFIXES:
         text = path.read_text(encoding="utf-8")
         return [Document(source=source, title=markdown_title(text, default=path.stem), text=text)]
+    if suffix in HTML_SUFFIXES:
+        text, title = html_to_markdown(path.read_bytes())
+        return [Document(source=source, title=title or markdown_title(text, default=path.stem), text=text)]
+    if suffix == ".pdf":
+        return [pdf_document(path, source)]
     if suffix == ".csv":
         with path.open(encoding="utf-8", newline="") as fh:
             return faq_documents(list(csv.DictReader(fh)), source)
     if suffix == ".jsonl":
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if rows and "text" in rows[0]:
+            return jsonl_documents(rows, source)
         return faq_documents(rows, source)
     raise ValueError(
         f"unsupported file type {suffix or '(none)'!r}; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
     )
+
+
+def html_to_markdown(data: bytes) -> tuple[str, str]:
+    """(main content as Markdown-ish text with headings kept, page title) of an HTML page.
+
+    The main content is `<main>`, else `<article>`, else `<body>`, without navigation, headers, footers,
+    sidebars, forms and scripts. Headings become `#` lines so that chunks keep them.
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(data, "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    root = soup.find("main") or soup.find("article") or soup.body or soup
+    for tag in root.find_all(HTML_NOISE):
+        tag.decompose()
+    for level in range(1, 7):
+        for heading in root.find_all(f"h{level}"):
+            heading.replace_with(f"\n\n{'#' * level} {heading.get_text(' ', strip=True)}\n\n")
+    for item in root.find_all("li"):
+        item.insert_before("\n- ")
+    for block in root.find_all(["p", "div", "tr", "br", "section", "table", "ul", "ol", "dd", "dt"]):
+        block.insert_after("\n")
+    lines = [" ".join(line.split()) for line in root.get_text().splitlines()]
+    text = "\n".join(lines)
+    text = "\n\n".join(part.strip() for part in text.split("\n\n") if part.strip())
+    if not text:
+        raise ValueError("the page has no text content")
+    return text, title
+
+
+def pdf_document(path: Path, source: str) -> Document:
+    """A PDF's text layer, page by page; a scanned PDF without one is refused (no OCR)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(path)
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except PdfReadError as err:
+        raise ValueError(f"not a readable PDF: {err}") from err
+    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if not text:
+        raise ValueError("the PDF has no text layer (scanned pages need OCR first)")
+    title = str(reader.metadata.get("/Title") or "").strip() if reader.metadata else ""
+    return Document(source=source, title=title or markdown_title(text, default=path.stem), text=text)
 
 
 def markdown_title(text: str, *, default: str) -> str:
@@ -83,6 +138,21 @@ def markdown_title(text: str, *, default: str) -> str:
         if line.startswith("# "):
             return line[2:].strip()
     return default.replace("-", " ").replace("_", " ").strip().capitalize()
+
+
+def jsonl_documents(rows: list[dict], source: str) -> list[Document]:
+    """One article per `{"id", "title", "text"}` row; the source is `file.jsonl#id` (the row number without id)."""
+    docs = []
+    for i, row in enumerate(rows):
+        text = str(row.get("text") or "").strip()
+        if not text:
+            continue
+        doc_id = str(row.get("id") or i + 1)
+        title = str(row.get("title") or "").strip() or markdown_title(text, default=doc_id)
+        docs.append(Document(source=f"{source}#{doc_id}", title=title, text=text))
+    if not docs:
+        raise ValueError("the JSONL file has no row with a non-empty 'text'")
+    return docs
 
 
 def faq_documents(rows: list[dict], source: str) -> list[Document]:

@@ -58,6 +58,21 @@ def tiny_embedder_dir(tmp_path_factory) -> Path:
     return build_tiny_sentence_transformer(tmp_path_factory.mktemp("tiny-st"))
 
 
+@pytest.fixture(scope="session")
+def tiny_classifier_dir(tmp_path_factory, tiny_embedder_dir) -> Path:
+    """A 3-label sentiment model folder (random head on the tiny BERT), as `TransformersSentimentClassifier` loads."""
+    import json
+
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    path = tmp_path_factory.mktemp("tiny-sentiment")
+    raw = tiny_embedder_dir.parent / "raw"
+    AutoModelForSequenceClassification.from_pretrained(raw, num_labels=3).save_pretrained(path)
+    AutoTokenizer.from_pretrained(raw).save_pretrained(path)
+    (path / "labels.json").write_text(json.dumps({"labels": ["negative", "neutral", "positive"]}))
+    return path
+
+
 KB_DIR = Path(__file__).parent / "data" / "kb"
 
 
@@ -102,11 +117,26 @@ def built_index(kb_dir, settings, fake_embedder):
 
 
 @pytest.fixture
-def service(built_index, settings, fake_embedder, fake_generator):
-    """The real assistant service with fake models: real retrieval (FAISS + BM25) and a real SQLite store."""
+def fake_sentiment():
+    from tests.fakes import FakeSentiment
+
+    return FakeSentiment()
+
+
+@pytest.fixture
+def make_service(built_index, settings, fake_embedder, fake_generator, fake_sentiment):
+    """Build the real assistant service with fake models and `Settings` overrides: real retrieval
+    (FAISS + BM25 over the test knowledge base) and a real SQLite store."""
+    from dataclasses import replace
+
     from chatbot.retrieval import HybridRetriever, IndexHandle
     from chatbot.service import ChatService
     from chatbot.storage import SqlStore
 
-    retriever = HybridRetriever(IndexHandle(built_index), fake_embedder)
-    return ChatService(retriever, fake_generator, fake_embedder, SqlStore(settings.database_url), settings)
+    def make(**overrides):
+        s = replace(settings, **overrides)
+        retriever = HybridRetriever(IndexHandle(built_index), fake_embedder)
+        store = SqlStore(s.database_url)
+        return ChatService(retriever, fake_generator, fake_embedder, store, s, sentiment=fake_sentiment)
+
+    return make

@@ -58,3 +58,31 @@ class FakeGenerator:
         for i, word in enumerate(reply.split(" ")[:max_new_tokens]):
             self.pieces_sent += 1
             yield word if i == 0 else " " + word
+
+
+class FakeSentiment:
+    """Keyword sentiment: a few angry words make a message negative, thanks make it positive."""
+
+    NEGATIVE = ("angry", "terrible", "awful", "worst", "ridiculous", "useless", "furious")
+    POSITIVE = ("thanks", "thank you", "great", "perfect", "love")
+
+    def __init__(self):
+        self.calls: list[list[str]] = []
+
+    def warm_up(self) -> None:
+        pass
+
+    def classify(self, texts: list[str]) -> list:
+        from chatbot.types import Sentiment
+
+        self.calls.append(list(texts))
+        out = []
+        for text in texts:
+            lower = text.lower()
+            if any(w in lower for w in self.NEGATIVE):
+                out.append(Sentiment("negative", 0.95 if "!" in text else 0.7))
+            elif any(w in lower for w in self.POSITIVE):
+                out.append(Sentiment("positive", 0.9))
+            else:
+                out.append(Sentiment("neutral", 0.8))
+        return out

@@ -8,10 +8,11 @@ from chatbot.cli import cli
 
 
 @pytest.fixture
-def tiny_env(monkeypatch, tiny_lm_dir, tiny_embedder_dir):
+def tiny_env(monkeypatch, tiny_lm_dir, tiny_embedder_dir, tiny_classifier_dir):
     """The CLI on tiny local models: the same code path as a hub id or a real local model folder."""
     monkeypatch.setenv("CHATBOT_GENERATOR_MODEL", str(tiny_lm_dir))
     monkeypatch.setenv("CHATBOT_EMBEDDER_MODEL", str(tiny_embedder_dir))
+    monkeypatch.setenv("CHATBOT_SENTIMENT_MODEL", str(tiny_classifier_dir))
     monkeypatch.setenv("CHATBOT_DEVICE", "cpu")
 
 

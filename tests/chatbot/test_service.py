@@ -1,23 +1,8 @@
-from dataclasses import replace
-
 import pytest
 
 from chatbot.errors import InputError
 from chatbot.prompting import HANDOFF_MESSAGE
-from chatbot.retrieval import HybridRetriever, IndexHandle
-from chatbot.service import ChatService
-from chatbot.storage import SqlStore
 from chatbot.types import Decision
-
-
-@pytest.fixture
-def make_service(built_index, settings, fake_embedder, fake_generator):
-    def make(**overrides):
-        s = replace(settings, **overrides)
-        retriever = HybridRetriever(IndexHandle(built_index), fake_embedder)
-        return ChatService(retriever, fake_generator, fake_embedder, SqlStore(s.database_url), s)
-
-    return make
 
 
 def test_supported_answer_streams_sentence_by_sentence_with_citations(make_service, fake_generator):
@@ -145,3 +130,26 @@ def test_result_after_streaming_keeps_the_answer(make_service, fake_generator):
     stream = service.reply(service.start_conversation(), "How long do refunds take?")
     list(stream)
     assert stream.result() is stream.answer and stream.answer is not None
+
+
+def test_every_customer_message_gets_a_stored_sentiment(make_service):
+    service = make_service(handoff_confidence=0.1)
+    answer = service.ask("Thanks, how long do refunds take?")
+    user, bot = service.store.messages(answer.conversation_id)
+    assert user.sentiment.label == "positive" and bot.sentiment is None
+    assert service.store.flag_reason(answer.conversation_id) == ""
+
+
+def test_a_conversation_turning_negative_is_flagged_but_still_answered(make_service):
+    service = make_service(handoff_confidence=0.1, negative_flag_score=0.9)
+    first = service.ask("How long do refunds take? This is terrible")  # negative, 0.7: not yet
+    assert service.store.flag_reason(first.conversation_id) == ""
+    second = service.ask("Still no refund, this is awful", first.conversation_id)  # second negative in a row
+    assert service.store.flag_reason(second.conversation_id) == "negative_sentiment"
+    assert not second.handed_off  # staff look, the bot keeps helping
+
+
+def test_one_very_negative_message_is_enough(make_service):
+    service = make_service(handoff_confidence=0.1, negative_flag_score=0.9)
+    answer = service.ask("Worst shop ever!")
+    assert service.store.flag_reason(answer.conversation_id) == "negative_sentiment"

@@ -73,3 +73,23 @@ def test_default_answer_model_is_converted_once_and_cached(demo_home):
     assert default_generator_path(models_dir) == path
     assert (path / "config.json").stat().st_mtime_ns == stamp
     assert (path / "model.safetensors").exists() and (path / "tokenizer.json").exists()
+
+
+def test_shipped_sentiment_model_reads_customer_messages():
+    from chatbot.sentiment import TransformersSentimentClassifier
+
+    results = TransformersSentimentClassifier(device="cpu").classify(
+        [
+            "The lamp arrived broken and your support is useless.",
+            "How do I reset my password?",
+            "Thank you so much for the quick refund.",
+        ]
+    )
+    assert [r.label for r in results] == ["negative", "neutral", "positive"]
+
+
+def test_assistant_stores_the_sentiment_of_customer_messages(demo_service):
+    answer = demo_service.ask("My parcel arrived broken and nobody answers my emails. This is ridiculous!")
+    user = demo_service.store.messages(answer.conversation_id)[0]
+    assert user.sentiment is not None and user.sentiment.label == "negative"
+    assert demo_service.store.flag_reason(answer.conversation_id) == "negative_sentiment"

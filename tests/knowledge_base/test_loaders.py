@@ -38,3 +38,66 @@ def test_demo_knowledge_base_is_a_realistic_help_center():
     titles = " ".join(d.title.lower() for d in articles)
     for topic in ["order", "shipping", "return", "refund", "payment", "account", "privacy", "warranty", "contact"]:
         assert topic in titles, topic
+
+
+def test_jsonl_documents_and_jsonl_faq(tmp_path):
+    import json
+
+    (tmp_path / "docs.jsonl").write_text(
+        "\n".join(
+            json.dumps(r) for r in [{"id": "a1", "title": "Returns", "text": "Thirty days."}, {"text": "No title"}]
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "faq.jsonl").write_text(json.dumps({"question": "Open on Sunday?", "answer": "No."}), encoding="utf-8")
+    docs = {d.source: d for d in load_paths([tmp_path / "docs.jsonl", tmp_path / "faq.jsonl"]).documents}
+    assert (docs["docs.jsonl#a1"].title, docs["docs.jsonl#a1"].kind) == ("Returns", "article")
+    assert docs["docs.jsonl#2"].text == "No title"
+    assert docs["faq.jsonl#1"].kind == "faq"
+
+
+def test_html_keeps_main_content_and_headings_not_navigation(tmp_path):
+    (tmp_path / "page.html").write_text(
+        """<html><head><title>Returns | Shop</title><script>var x = 1;</script></head><body>
+        <nav><a href="/">Home</a> <a href="/cart">Cart</a></nav>
+        <header>Free shipping over 50 euros!</header>
+        <main><h1>Returns</h1><p>You can return items within <b>30 days</b>.</p>
+        <h2>Damaged items</h2><ul><li>Take photos</li><li>Contact us</li></ul></main>
+        <footer>© Shop 2026 · Privacy</footer></body></html>""",
+        encoding="utf-8",
+    )
+    (doc,) = load_paths([tmp_path / "page.html"]).documents
+    assert doc.title == "Returns | Shop"
+    assert "# Returns" in doc.text and "## Damaged items" in doc.text
+    assert "You can return items within 30 days." in doc.text and "- Take photos" in doc.text
+    for noise in ("Home", "Cart", "Free shipping", "Privacy", "var x"):
+        assert noise not in doc.text
+
+
+def test_pdf_text_layer_and_broken_pdf(tmp_path):
+    pypdf = __import__("pypdf")
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = pypdf.PdfWriter()
+    page = writer.add_blank_page(width=300, height=200)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
+    )
+    stream = DecodedStreamObject()
+    stream.set_data(b"BT /F1 12 Tf 20 100 Td (Warranty lasts two years.) Tj ET")
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    writer.add_metadata({"/Title": "Warranty"})
+    with (tmp_path / "warranty.pdf").open("wb") as fh:
+        writer.write(fh)
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    result = load_paths([tmp_path])
+    (doc,) = result.documents
+    assert doc.title == "Warranty" and "Warranty lasts two years." in doc.text
+    assert f"{tmp_path.name}/broken.pdf" in result.failures

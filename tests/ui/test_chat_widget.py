@@ -1,21 +1,14 @@
-from dataclasses import replace
-
 import gradio as gr
 import pytest
 
-from chatbot.retrieval import HybridRetriever, IndexHandle
-from chatbot.service import ChatService
-from chatbot.storage import SqlStore
 from chatbot.types import Answer, Chunk, Decision, Passage
 from ui.app import build_app
 from ui.chat_widget import as_text, format_answer, new_conversation, respond
 
 
 @pytest.fixture
-def chat_service(built_index, settings, fake_embedder, fake_generator):
-    s = replace(settings, handoff_confidence=0.1)
-    retriever = HybridRetriever(IndexHandle(built_index), fake_embedder)
-    return ChatService(retriever, fake_generator, fake_embedder, SqlStore(s.database_url), s)
+def chat_service(make_service):
+    return make_service(handoff_confidence=0.1)
 
 
 def test_app_builds_without_launching(chat_service):

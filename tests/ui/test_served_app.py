@@ -1,13 +1,9 @@
 """The app served for real on loopback, driven through Gradio's own client (streaming included)."""
 
 import socket
-from dataclasses import replace
 
 import pytest
 
-from chatbot.retrieval import HybridRetriever, IndexHandle
-from chatbot.service import ChatService
-from chatbot.storage import SqlStore
 from ui.app import build_app
 
 
@@ -18,15 +14,8 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def served(built_index, settings, fake_embedder, fake_generator):
-    s = replace(settings, handoff_confidence=0.1)
-    service = ChatService(
-        HybridRetriever(IndexHandle(built_index), fake_embedder),
-        fake_generator,
-        fake_embedder,
-        SqlStore(s.database_url),
-        s,
-    )
+def served(make_service):
+    service = make_service(handoff_confidence=0.1)
     app = build_app(service).queue()
     port = free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)

@@ -1,0 +1,94 @@
+"""Sentiment: the shipped classifier against VADER on data it was not trained on, plus throughput.
+
+Run: .venv/bin/python benchmarks/sentiment_eval.py [--model DIR] [--throughput-texts 1024]
+Held-out sets are the exact complements of what finetune/recipes/default_sentiment.py trains on.
+"""
+
+import argparse
+import csv
+import os
+import platform
+import random
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from vader import polarity_scores  # noqa: E402
+
+from chatbot.sentiment import TransformersSentimentClassifier  # noqa: E402
+from chatbot.types import SENTIMENT_LABELS  # noqa: E402
+from finetune.metrics import classification_report  # noqa: E402
+from finetune.recipes.default_sentiment import DATA, build  # noqa: E402
+
+IDS = {label: i for i, label in enumerate(SENTIMENT_LABELS)}
+
+
+def vader_label(text: str) -> str:
+    compound = polarity_scores(text)["compound"]  # the thresholds recommended by VADER's authors
+    return "positive" if compound >= 0.05 else "negative" if compound <= -0.05 else "neutral"
+
+
+def score(name: str, gold: list[str], predicted: list[str]) -> None:
+    r = classification_report([IDS[g] for g in gold], [IDS[p] for p in predicted], 3)
+    print(
+        f"  {name:10s} accuracy {r['accuracy']:.3f}  macro-recall {r['macro_recall']:.3f}  macro-F1 {r['macro_f1']:.3f}"
+    )
+
+
+def binary(name: str, gold: list[str], predicted: list[str]) -> None:
+    """Negative vs not negative."""
+    correct = sum((g == "negative") == (p == "negative") for g, p in zip(gold, predicted, strict=True))
+    print(f"  {name:10s} accuracy (negative vs not) {correct / len(gold):.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--throughput-texts", type=int, default=1024)
+    args = parser.parse_args()
+    classifier = TransformersSentimentClassifier(args.model, device="cpu")
+    _, tweets, held_out = build(sst2_limit=0, neutral_limit=0)
+    sst2 = held_out["sst2"]
+
+    for title, data, report in (("TweetEval held-out (3 classes)", tweets, score), ("SST-2 held-out", sst2, binary)):
+        texts, gold = [t for t, _ in data], [g for _, g in data]
+        print(f"{title}: {len(data)} texts")
+        report("ours", gold, [s.label for s in classifier.classify(texts)])
+        report("VADER", gold, [vader_label(t) for t in texts])
+
+    # 30 customer-service messages written for this project (10 per class): a sanity check of the use case,
+    # too small to be a benchmark on its own.
+    with (Path(__file__).parent / "customer_messages.csv").open(encoding="utf-8") as fh:
+        customer = [(row["text"], row["label"]) for row in csv.DictReader(fh)]
+    print(f"customer-service messages (project-written): {len(customer)} texts")
+    score("ours", [g for _, g in customer], [s.label for s in classifier.classify([t for t, _ in customer])])
+    score("VADER", [g for _, g in customer], [vader_label(t) for t, _ in customer])
+
+    waimai = []
+    with (DATA / "sentiment" / "waimai_train.csv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            waimai.append((row["review"], "positive" if row["label"] == "1" else "negative"))
+    waimai = random.Random(13).sample(waimai, 1000)  # the file is sorted by label
+    negatives = sum(g == "negative" for _, g in waimai)
+    print(f"waimai (Chinese food-delivery reviews, 1000 sampled, {negatives} negative): {len(waimai)} texts")
+    binary("ours", [g for _, g in waimai], [s.label for s in classifier.classify([t for t, _ in waimai])])
+    binary("VADER", [g for _, g in waimai], [vader_label(t) for t, _ in waimai])
+
+    import torch
+
+    texts = [t for t, _ in tweets][: args.throughput_texts]
+    print(
+        f"throughput on {len(texts)} tweets, {platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}:"
+    )
+    for batch in (1, 64):
+        timed = TransformersSentimentClassifier(args.model, device="cpu", batch_size=batch)
+        timed.classify(texts[:8])
+        n = len(texts) if batch > 1 else min(len(texts), 256)
+        start = time.perf_counter()
+        timed.classify(texts[:n])
+        print(f"  batch {batch:3d}: {n / (time.perf_counter() - start):.0f} messages/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""How the shipped default sentiment model (chatbot/assets/sentiment) is made, from ../shared/data.
+
+Data (all public; licences in chatbot/assets/sentiment/TRAINING.md):
+- SST-2 train sentences (negative / positive), 3% held out by content hash for evaluation;
+- TweetEval sentiment validation (negative / neutral / positive), 50% held out by content hash;
+- CLINC150 train requests as *neutral*: customer-support messages are mostly neutral requests, and SST-2 has
+  no neutral class at all; except its thank_you requests, which are *positive*;
+- mixed messages: a CLINC150 request joined with a short SST-2 training phrase, labelled with the phrase's
+  sentiment ("where is my order? what a waste of time" is negative). Without them the model learns that
+  anything phrased as a request is neutral, and misses the complaints that matter most.
+
+Run: python -m finetune.recipes.default_sentiment --out chatbot/assets/sentiment [--sst2 N] [--epochs E]
+"""
+
+import argparse
+import json
+import logging
+import random
+from pathlib import Path
+
+from finetune.data import in_eval_split
+from finetune.sentiment import SentimentTrainConfig, train_sentiment
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+TWEET_LABELS = {"0": "negative", "1": "neutral", "2": "positive"}
+
+
+def build(
+    sst2_limit: int, neutral_limit: int, tweet_repeat: int = 1, mixed: int = 0, seed: int = 13
+) -> tuple[list, list, dict[str, list]]:
+    rng = random.Random(seed)
+    train: list[tuple[str, str]] = []
+    held_out: dict[str, list[tuple[str, str]]] = {"tweeteval": [], "sst2": []}
+    sst2 = []
+    with (DATA / "sentiment" / "sst2_train.tsv").open(encoding="utf-8") as fh:
+        next(fh)
+        for line in fh:
+            text, label = line.rstrip("\n").rsplit("\t", 1)
+            sst2.append((text.strip(), "positive" if label == "1" else "negative"))
+    for pair in sst2:
+        (held_out["sst2"] if in_eval_split(pair[0], 0.03, seed) else train).append(pair)
+    sst2_train = list(train)
+    rng.shuffle(sst2_train)
+    train = sst2_train[:sst2_limit]
+    texts = (DATA / "sentiment" / "tweeteval_val_text.txt").read_text(encoding="utf-8").splitlines()
+    labels = (DATA / "sentiment" / "tweeteval_val_labels.txt").read_text(encoding="utf-8").splitlines()
+    for text, label in zip(texts, labels, strict=True):
+        pair = (text.strip(), TWEET_LABELS[label.strip()])
+        if in_eval_split(pair[0], 0.5, seed):
+            held_out["tweeteval"].append(pair)
+        else:
+            train.extend([pair] * tweet_repeat)
+    clinc = json.loads((DATA / "clinc150_dev" / "clinc150_dev.json").read_text(encoding="utf-8"))
+    # Thanks are not neutral: CLINC150's thank_you requests ("i really appreciate your help") are positive.
+    train += [(t, "positive") for t, intent in clinc["train"] if intent == "thank_you"]
+    requests = [t for t, intent in clinc["train"] if intent != "thank_you"]
+    rng.shuffle(requests)
+    train += [(t, "neutral") for t in requests[:neutral_limit]]
+    phrases = [(t, label) for t, label in sst2_train if 2 <= len(t.split()) <= 10]
+    for _ in range(mixed):
+        request, (phrase, label) = rng.choice(requests[neutral_limit:]), rng.choice(phrases)
+        joined = f"{request}. {phrase}" if rng.random() < 0.7 else f"{phrase}, {request}"
+        train.append((joined, label))
+    rng.shuffle(train)
+    return train, held_out["tweeteval"], held_out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--sst2", type=int, default=20000, help="SST-2 training sentences used")
+    parser.add_argument("--neutral", type=int, default=4000, help="CLINC150 requests used as neutral")
+    parser.add_argument("--tweet-repeat", type=int, default=1, help="times each training tweet is seen per epoch")
+    parser.add_argument("--mixed", type=int, default=0, help="request + sentiment phrase examples added")
+    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--max-steps", type=int, default=0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO)
+    train, evaluation, held_out = build(args.sst2, args.neutral, args.tweet_repeat, args.mixed)
+    print(f"train {len(train)}, eval (TweetEval held out) {len(evaluation)}, SST-2 held out {len(held_out['sst2'])}")
+    report = train_sentiment(
+        train, evaluation, args.out, SentimentTrainConfig(epochs=args.epochs, max_steps=args.max_steps)
+    )
+    print(json.dumps(report["eval"], indent=1), report["train_seconds"], "s")
+
+
+if __name__ == "__main__":
+    main()

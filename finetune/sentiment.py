@@ -1,0 +1,227 @@
+"""Train the sentiment classifier: LoRA (+ a fully trained head) on a sentence encoder, under `accelerate`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from chatbot.config import DEFAULT_MODEL, Settings
+from chatbot.errors import ConfigError, InputError
+from chatbot.registry import ModelVersion
+from chatbot.sentiment import SentimentClassifier
+from chatbot.types import SENTIMENT_LABELS
+from finetune.data import in_eval_split, labelled_texts, parse_label_map
+from finetune.metrics import classification_report
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SentimentTrainConfig:
+    """How a sentiment model is trained."""
+
+    base_model: str = field(
+        default=DEFAULT_MODEL, metadata={"help": "encoder to adapt: 'default' (MiniLM from its wheel) or a folder/id"}
+    )
+    epochs: float = field(default=1.0, metadata={"help": "passes over the training data"})
+    max_steps: int = field(default=0, metadata={"help": "stop after this many optimizer steps (0: no limit)"})
+    batch_size: int = field(default=32, metadata={"help": "examples per optimizer step"})
+    learning_rate: float = field(default=5e-4, metadata={"help": "peak learning rate (LoRA needs more than full FT)"})
+    warmup_ratio: float = field(default=0.06, metadata={"help": "share of steps with a linear warm-up"})
+    max_length: int = field(default=64, metadata={"help": "tokens per text; customer messages are short"})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling"})
+    seed: int = field(default=13, metadata={"help": "random seed (data order, initialisation)"})
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "max_length", "lora_r"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.epochs <= 0 and self.max_steps <= 0:
+            raise ConfigError(f"epochs must be > 0 (got {self.epochs}) unless max_steps is set")
+        if not 0 < self.learning_rate < 1:
+            raise ConfigError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
+
+
+def train_sentiment(
+    train: list[tuple[str, str]],
+    evaluation: list[tuple[str, str]],
+    output_dir: Path,
+    config: SentimentTrainConfig,
+    *,
+    progress: bool = True,
+) -> dict:
+    """Train on (text, label) pairs, evaluate on held-out pairs, save adapter + head + report in `output_dir`.
+
+    Returns the report: the evaluation metrics, the training settings and the data sizes.
+    """
+    import torch
+    from accelerate import Accelerator
+    from peft import LoraConfig, TaskType, get_peft_model
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+
+    from chatbot.sentiment import LABELS_FILE, default_base_path
+
+    if not train:
+        raise ConfigError("no training examples")
+    label_ids = {label: i for i, label in enumerate(SENTIMENT_LABELS)}
+    torch.manual_seed(config.seed)
+    accelerator = Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no")
+    base = default_base_path() if config.base_model == DEFAULT_MODEL else Path(config.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base,
+        num_labels=len(SENTIMENT_LABELS),
+        id2label=dict(enumerate(SENTIMENT_LABELS)),
+        label2id=label_ids,
+    )
+    lora = LoraConfig(
+        task_type=TaskType.SEQ_CLS,
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=0.1,
+        target_modules=["query", "key", "value", "dense"],
+        modules_to_save=["classifier", "pooler"],  # the head is new; the pooler was never trained for it
+    )
+    model = get_peft_model(model, lora)
+
+    order = list(range(len(train)))
+    random.Random(config.seed).shuffle(order)
+    steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    total_steps = config.max_steps or math.ceil(config.epochs * steps_per_epoch)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+
+    def batches(step: int) -> tuple[list[str], list[int]]:
+        start = (step % steps_per_epoch) * config.batch_size
+        rows = [train[i] for i in order[start : start + config.batch_size]]
+        return [t for t, _ in rows], [label_ids[label] for _, label in rows]
+
+    model.train()
+    started, losses = time.perf_counter(), []
+    bar = tqdm(range(total_steps), desc="Training sentiment", unit="step", disable=not progress)
+    for step in bar:
+        texts, labels = batches(step)
+        inputs = tokenizer(texts, padding=True, truncation=True, max_length=config.max_length, return_tensors="pt")
+        inputs = inputs.to(accelerator.device)
+        with accelerator.autocast():
+            out = model(**inputs, labels=torch.tensor(labels, device=accelerator.device))
+        accelerator.backward(out.loss)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        losses.append(float(out.loss.detach()))
+        if step % 10 == 0:
+            bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
+    train_seconds = time.perf_counter() - started
+
+    model.eval()
+    predicted = []
+    for start in range(0, len(evaluation), 128):
+        texts = [t for t, _ in evaluation[start : start + 128]]
+        inputs = tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+        with torch.inference_mode():
+            predicted.extend(model(**inputs.to(accelerator.device)).logits.argmax(-1).tolist())
+    report = {
+        "eval": classification_report([label_ids[label] for _, label in evaluation], predicted, len(SENTIMENT_LABELS))
+        if evaluation
+        else {},
+        "train_examples": len(train),
+        "eval_examples": len(evaluation),
+        "steps": total_steps,
+        "final_loss": sum(losses[-50:]) / len(losses[-50:]),
+        "train_seconds": round(train_seconds, 1),
+        "config": asdict(config),
+    }
+    output_dir.mkdir(parents=True, exist_ok=True)
+    trained = accelerator.unwrap_model(model)
+    # The recorded base is the model's name, not a path of the training machine; labels.json says how to load it.
+    trained.peft_config["default"].base_model_name_or_path = (
+        "sentence-transformers/all-MiniLM-L6-v2" if config.base_model == DEFAULT_MODEL else config.base_model
+    )
+    trained.save_pretrained(output_dir)
+    (output_dir / "README.md").unlink(
+        missing_ok=True
+    )  # peft's generic model card; report.json says how this one was made
+    (output_dir / LABELS_FILE).write_text(
+        json.dumps({"labels": list(SENTIMENT_LABELS), "base": config.base_model}, indent=1), encoding="utf-8"
+    )
+    (output_dir / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    logger.info("sentiment model saved to %s: %s", output_dir, report["eval"])
+    return report
+
+
+def evaluate_classifier(classifier: SentimentClassifier, evaluation: list[tuple[str, str]]) -> dict[str, float]:
+    """Accuracy, macro-recall and macro-F1 of any classifier on (text, label) pairs."""
+    label_ids = {label: i for i, label in enumerate(SENTIMENT_LABELS)}
+    predicted = [label_ids[s.label] for s in classifier.classify([t for t, _ in evaluation])]
+    return classification_report([label_ids[label] for _, label in evaluation], predicted, len(SENTIMENT_LABELS))
+
+
+def run_sentiment_finetune(
+    settings: Settings,
+    data_file: Path,
+    *,
+    text_column: str = "text",
+    label_column: str = "label",
+    label_map: str | None = None,
+    eval_fraction: float = 0.1,
+    epochs: float = 2.0,
+    max_steps: int = 0,
+    base_model: str = DEFAULT_MODEL,
+    name: str | None = None,
+    promote: bool = False,
+    force: bool = False,
+    progress: bool = True,
+) -> ModelVersion:
+    """What `chatbot finetune sentiment` does: train on a labelled file, compare with the serving model on the
+    same held-out texts, register the new version in the deployment's database, optionally promote it."""
+    from chatbot.registry import ModelRegistry
+    from chatbot.sentiment import TransformersSentimentClassifier
+    from chatbot.storage import SqlStore
+
+    pairs = labelled_texts(
+        data_file, text_column=text_column, label_column=label_column, label_map=parse_label_map(label_map)
+    )
+    train = [p for p in pairs if not in_eval_split(p[0], eval_fraction)]
+    evaluation = [p for p in pairs if in_eval_split(p[0], eval_fraction)]
+    if len(train) < 10 or not evaluation:
+        raise InputError(
+            f"{data_file.name} gives {len(train)} training and {len(evaluation)} evaluation texts; "
+            "at least 10 and 1 are needed (add data or raise --eval-fraction)"
+        )
+    registry = ModelRegistry(SqlStore(settings.database_url))
+    name = name or f"sentiment-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+    target = settings.models_dir / "sentiment" / name
+    if target.exists() or any(v.name == name for v in registry.list()):
+        raise InputError(f"a model version named {name!r} exists already; choose another --name")
+    tmp = target.with_name(f".tmp-{name}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    report = train_sentiment(
+        train,
+        evaluation,
+        tmp,
+        SentimentTrainConfig(base_model=base_model, epochs=epochs, max_steps=max_steps),
+        progress=progress,
+    )
+    serving = TransformersSentimentClassifier(
+        registry.resolve("sentiment", settings.sentiment_model), device=settings.device
+    )
+    report["baseline"] = evaluate_classifier(serving, evaluation)
+    report["data"] = {"file": str(data_file), "sha256": hashlib.sha256(data_file.read_bytes()).hexdigest()}
+    (tmp / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    os.replace(tmp, target)
+    version = registry.register("sentiment", name, target, base=base_model, report=report)
+    return registry.promote(name, force=force) if promote else version

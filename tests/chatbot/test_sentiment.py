@@ -1,0 +1,37 @@
+import pytest
+
+from chatbot.errors import ModelLoadError
+from chatbot.sentiment import TransformersSentimentClassifier, turned_negative
+from chatbot.types import Sentiment
+
+NEG, NEU = Sentiment("negative", 0.7), Sentiment("neutral", 0.9)
+
+
+@pytest.mark.parametrize(
+    ("recent", "flag"),
+    [
+        ([], False),
+        ([NEU], False),
+        ([NEG], False),
+        ([Sentiment("negative", 0.85)], True),
+        ([NEG, NEG], True),
+        ([NEG, NEU], False),
+        ([NEG, NEU, NEG], False),
+    ],
+)
+def test_turned_negative(recent, flag):
+    assert turned_negative(recent, score=0.8) is flag
+
+
+def test_classifies_in_batches_with_probabilities(tiny_classifier_dir):
+    classifier = TransformersSentimentClassifier(tiny_classifier_dir, device="cpu", batch_size=2)
+    texts = ["refunds take five days", "", "we accept cards", "how long do refunds take", "thirty days"]
+    results = classifier.classify(texts)
+    assert len(results) == 5
+    assert all(r.label in ("negative", "neutral", "positive") and 1 / 3 <= r.score <= 1 for r in results)
+    assert classifier.classify(texts[:1]) == results[:1]  # batching does not change results
+
+
+def test_folder_without_labels_is_refused(tmp_path):
+    with pytest.raises(ModelLoadError, match="labels.json is missing"):
+        TransformersSentimentClassifier(tmp_path, device="cpu").warm_up()

@@ -1,0 +1,135 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from chatbot.cli import cli
+from chatbot.errors import InputError
+from chatbot.registry import ModelRegistry
+from chatbot.sentiment import TransformersSentimentClassifier
+from chatbot.storage import SqlStore
+from finetune.sentiment import SentimentTrainConfig, train_sentiment
+
+TRAIN = [
+    ("refunds take five days", "neutral"),
+    ("we accept cards", "positive"),
+    ("how long do refunds take", "negative"),
+] * 8
+
+
+def test_training_changes_the_model_and_saves_a_small_loadable_adapter(tiny_embedder_dir, tmp_path):
+    base = str(tiny_embedder_dir.parent / "raw")
+    report = train_sentiment(
+        TRAIN,
+        TRAIN[:6],
+        tmp_path / "out",
+        SentimentTrainConfig(base_model=base, max_steps=4, batch_size=8),
+        progress=False,
+    )
+    assert report["steps"] == 4 and report["final_loss"] == pytest.approx(report["final_loss"])  # finite
+    assert set(report["eval"]) >= {"accuracy", "macro_recall", "macro_f1"}
+    files = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"adapter_model.safetensors", "adapter_config.json", "labels.json", "report.json"} <= files
+    assert json.loads((tmp_path / "out" / "labels.json").read_text())["base"] == base
+    classifier = TransformersSentimentClassifier(tmp_path / "out", device="cpu")
+    assert len(classifier.classify(["refunds take five days", "we accept cards"])) == 2
+
+
+def test_lora_weights_move_during_training(tiny_embedder_dir, tmp_path):
+    from safetensors.torch import load_file
+
+    base = str(tiny_embedder_dir.parent / "raw")
+    cfg = SentimentTrainConfig(base_model=base, max_steps=1, batch_size=8, learning_rate=0.05)
+    train_sentiment(TRAIN, TRAIN[:3], tmp_path / "a", cfg, progress=False)
+    cfg = SentimentTrainConfig(base_model=base, max_steps=6, batch_size=8, learning_rate=0.05)
+    train_sentiment(TRAIN, TRAIN[:3], tmp_path / "b", cfg, progress=False)
+    a, b = (
+        load_file(tmp_path / "a" / "adapter_model.safetensors"),
+        load_file(tmp_path / "b" / "adapter_model.safetensors"),
+    )
+    assert any(not (a[k] == b[k]).all() for k in a if "lora_B" in k)
+
+
+@pytest.fixture
+def labelled_csv(tmp_path):
+    rows = ["text,stars"] + [f"message {i} about refunds,{1 + i % 5}" for i in range(60)]
+    path = tmp_path / "feedback.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_cli_trains_registers_promotes_and_rolls_back(
+    labelled_csv, tiny_embedder_dir, tiny_classifier_dir, monkeypatch, settings
+):
+    monkeypatch.setenv("CHATBOT_SENTIMENT_MODEL", str(tiny_classifier_dir))  # the "serving" baseline
+    monkeypatch.setenv("CHATBOT_DEVICE", "cpu")
+    args = [
+        "finetune",
+        "sentiment",
+        "--data",
+        str(labelled_csv),
+        "--label-column",
+        "stars",
+        "--label-map",
+        "1=negative,2=negative,3=neutral,4=positive,5=positive",
+        "--max-steps",
+        "2",
+        "--base-model",
+        str(tiny_embedder_dir.parent / "raw"),
+    ]
+    result = CliRunner().invoke(cli, [*args, "--name", "s1"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "registered s1 (candidate)" in result.output and "macro_f1" in result.output
+    registry = ModelRegistry(SqlStore(settings.database_url))
+    assert registry.get("s1").report["baseline"]["examples"] == registry.get("s1").report["eval"]["examples"]
+
+    with pytest.raises(InputError, match="'s1' exists already"):
+        CliRunner().invoke(cli, [*args, "--name", "s1"], catch_exceptions=False)
+
+    assert "s1 now serves" in CliRunner().invoke(cli, ["models", "promote", "s1", "--force"]).output
+    assert registry.serving("sentiment").name == "s1"
+    listing = CliRunner().invoke(cli, ["models", "list"]).output
+    assert "s1" in listing and "serving" in listing
+    out = CliRunner().invoke(cli, ["models", "rollback", "sentiment"]).output
+    assert "the shipped default sentiment model serves again" in out
+    assert registry.serving("sentiment") is None
+
+
+def test_promotion_of_a_worse_model_needs_force(settings, tmp_path):
+    registry = ModelRegistry(SqlStore(settings.database_url))
+    registry.register(
+        "sentiment",
+        "worse",
+        tmp_path,
+        base="default",
+        report={"eval": {"macro_f1": 0.5}, "baseline": {"macro_f1": 0.6}},
+    )
+    with pytest.raises(InputError, match="macro_f1 0.5000, below the serving model's 0.6000"):
+        registry.promote("worse")
+    assert registry.promote("worse", force=True).status == "serving"
+
+
+def test_rollback_walks_back_through_promotions(settings, tmp_path):
+    registry = ModelRegistry(SqlStore(settings.database_url))
+    for name in ("v1", "v2", "v3"):
+        registry.register("sentiment", name, tmp_path, base="default", report={})
+        registry.promote(name)
+    assert registry.rollback("sentiment").name == "v2"
+    assert registry.rollback("sentiment").name == "v1"
+    assert registry.rollback("sentiment") is None
+    with pytest.raises(InputError, match="no promoted sentiment model"):
+        registry.rollback("sentiment")
+    assert registry.resolve("sentiment", "default") == "default"
+    assert registry.resolve("sentiment", "/my/model") == "/my/model"
+
+
+def test_sentiment_cli_prints_json_lines(tiny_classifier_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("CHATBOT_SENTIMENT_MODEL", str(tiny_classifier_dir))
+    (tmp_path / "in.txt").write_text("first line\n\nsecond line\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["sentiment", "hello there", "--input", str(tmp_path / "in.txt"), "--batch-size", "2"]
+    )
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line["text"] for line in lines] == ["hello there", "first line", "second line"]
+    assert all(line["label"] in ("negative", "neutral", "positive") for line in lines)
+    assert CliRunner().invoke(cli, ["sentiment"]).exit_code == 2
