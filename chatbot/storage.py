@@ -250,9 +250,7 @@ class SqlStore:
                 for p in answer.sources
             ]
         with Session(self.engine) as session, session.begin():
-            conversation = session.get(ConversationRow, conversation_id)
-            if conversation is None:
-                raise StoreError(f"no conversation with id {conversation_id!r}")
+            conversation = _conversation(session, conversation_id)
             conversation.updated_at = _now()
             session.add(row)
             session.flush()
@@ -290,39 +288,36 @@ class SqlStore:
     def mark_needs_human(self, conversation_id: str, reason: str) -> None:
         """Put a conversation in the staff queue with the reason."""
         with Session(self.engine) as session, session.begin():
-            conversation = session.get(ConversationRow, conversation_id)
-            if conversation is None:
-                raise StoreError(f"no conversation with id {conversation_id!r}")
+            conversation = _conversation(session, conversation_id)
             conversation.status, conversation.handoff_reason = "needs_human", reason
 
     def status(self, conversation_id: str) -> str:
         """`"bot"` or `"needs_human"`."""
         with Session(self.engine) as session:
-            conversation = session.get(ConversationRow, conversation_id)
-            if conversation is None:
-                raise StoreError(f"no conversation with id {conversation_id!r}")
-            return conversation.status
+            return _conversation(session, conversation_id).status
 
     def flag(self, conversation_id: str, reason: str) -> None:
         """Ask staff to look at a conversation (the bot goes on answering); keeps the first reason given."""
         with Session(self.engine) as session, session.begin():
-            conversation = session.get(ConversationRow, conversation_id)
-            if conversation is None:
-                raise StoreError(f"no conversation with id {conversation_id!r}")
+            conversation = _conversation(session, conversation_id)
             conversation.flag_reason = conversation.flag_reason or reason
 
     def flag_reason(self, conversation_id: str) -> str:
         """Why staff should look at a conversation ("" when nothing is flagged)."""
         with Session(self.engine) as session:
-            conversation = session.get(ConversationRow, conversation_id)
-            if conversation is None:
-                raise StoreError(f"no conversation with id {conversation_id!r}")
-            return conversation.flag_reason
+            return _conversation(session, conversation_id).flag_reason
 
     def count_conversations(self) -> int:
         """How many conversations are stored."""
         with Session(self.engine) as session:
             return int(session.scalar(select(func.count()).select_from(ConversationRow)) or 0)
+
+
+def _conversation(session: Session, conversation_id: str) -> ConversationRow:
+    conversation = session.get(ConversationRow, conversation_id)
+    if conversation is None:
+        raise StoreError(f"no conversation with id {conversation_id!r}")
+    return conversation
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
