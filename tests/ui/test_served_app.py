@@ -34,9 +34,9 @@ def test_chat_page_is_served_and_answers_with_sources(served, fake_generator):
     fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days.")
     client = Client(url, verbose=False)
     job = client.submit("How long do refunds take?", [], "", api_name="/chat")
-    updates = list(job)
+    list(job)  # how many intermediate updates the client sees depends on its polling; streaming itself is
+    # asserted on the handler in test_chat_widget.py
     messages, box = job.result()  # the conversation id is session state, not an output of the API
-    assert len(updates) >= 2  # streamed
     assert box == ""
     assert "5 to 10 business days" in str(messages[-1]["content"]) and "Sources" in str(messages[-1]["content"])
     assert service.store.count_conversations() == 1
