@@ -207,7 +207,9 @@ def sentiment_command(settings: Settings, texts: tuple[str, ...], input_file: An
     if not lines:
         raise click.UsageError("give texts as arguments or --input FILE")
     model = ModelRegistry(SqlStore(settings.database_url)).resolve("sentiment", settings.sentiment_model)
-    classifier = TransformersSentimentClassifier(model, device=settings.device, batch_size=batch_size)
+    classifier = TransformersSentimentClassifier(
+        model, device=settings.device, batch_size=batch_size, int8_on_cpu=settings.sentiment_int8
+    )
     for text, result in zip(lines, classifier.classify(lines), strict=True):
         click.echo(
             json.dumps({"text": text, "label": result.label, "score": round(result.score, 4)}, ensure_ascii=False)

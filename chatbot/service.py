@@ -284,5 +284,7 @@ def create_service(settings: Settings) -> ChatService:
     generator = TransformersGenerator(settings.generator_model, models_dir=settings.models_dir, device=settings.device)
     store = SqlStore(settings.database_url)
     sentiment_model = ModelRegistry(store).resolve("sentiment", settings.sentiment_model)
-    sentiment = TransformersSentimentClassifier(sentiment_model, device=settings.device)
+    sentiment = TransformersSentimentClassifier(
+        sentiment_model, device=settings.device, int8_on_cpu=settings.sentiment_int8
+    )
     return ChatService(retriever, generator, embedder, store, settings, sentiment=sentiment)

@@ -35,3 +35,11 @@ def test_classifies_in_batches_with_probabilities(tiny_classifier_dir):
 def test_folder_without_labels_is_refused(tmp_path):
     with pytest.raises(ModelLoadError, match="labels.json is missing"):
         TransformersSentimentClassifier(tmp_path, device="cpu").warm_up()
+
+
+def test_int8_on_cpu_gives_the_same_labels_on_the_tiny_model(tiny_classifier_dir):
+    texts = ["refunds take five days", "we accept cards", "how long do refunds take"]
+    exact = TransformersSentimentClassifier(tiny_classifier_dir, device="cpu").classify(texts)
+    quantized = TransformersSentimentClassifier(tiny_classifier_dir, device="cpu", int8_on_cpu=True).classify(texts)
+    assert [r.label for r in quantized] == [r.label for r in exact]
+    assert all(abs(a.score - b.score) < 0.05 for a, b in zip(quantized, exact, strict=True))
