@@ -22,11 +22,16 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
+)
+from sqlalchemy import (
+    text as sql_text,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from chatbot.errors import StoreError
 from chatbot.types import Answer, Role, Sentiment, Turn
@@ -105,10 +110,42 @@ def m002_model_versions(conn: Connection) -> None:
     Base.metadata.create_all(conn, tables=[Base.metadata.tables["model_versions"]])
 
 
+def m003_sentiment_and_flags(conn: Connection) -> None:
+    """Sentiment of each message and a staff flag per conversation, for databases made before they existed."""
+    add_missing_columns(conn, "messages")
+    add_missing_columns(conn, "conversations")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_conversations_messages", m001_conversations_messages),
     ("m002_model_versions", m002_model_versions),
+    ("m003_sentiment_and_flags", m003_sentiment_and_flags),
 ]
+
+
+def add_missing_columns(conn: Connection, table_name: str) -> list[str]:
+    """Add the columns the model declares but the table lacks (nullable, so existing rows stay valid).
+
+    m001 creates tables as the models are today, so a migration that adds columns must not fail where they
+    exist already: this is how it stays correct on old and new databases alike.
+    """
+    table = Base.metadata.tables[table_name]
+    present = {c["name"] for c in inspect(conn).get_columns(table_name)}
+    added = []
+    for column in table.columns:
+        if column.name not in present:
+            kind = column.type.compile(dialect=conn.dialect)
+            default = column.default.arg if isinstance(column.default, ScalarElementColumnDefault) else None
+            clause = (
+                ""
+                if default is None
+                else f" DEFAULT {default!r}"
+                if isinstance(default, str)
+                else f" DEFAULT {default}"
+            )
+            conn.execute(sql_text(f'ALTER TABLE {table_name} ADD COLUMN "{column.name}" {kind}{clause}'))
+            added.append(column.name)
+    return added
 
 
 @dataclass(frozen=True)

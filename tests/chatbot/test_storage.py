@@ -63,3 +63,33 @@ def test_handoff_status(store):
 def test_migrations_run_once(store):
     assert store.migrate() == []
     assert store.count_conversations() == 0
+
+
+def test_a_database_from_before_sentiment_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE _migrations (name VARCHAR(100) PRIMARY KEY, applied_at DATETIME);
+        INSERT INTO _migrations VALUES ('m001_conversations_messages', '2026-11-01'), ('m002_model_versions', '2026-11-01');
+        CREATE TABLE conversations (id VARCHAR(64) PRIMARY KEY, created_at DATETIME, updated_at DATETIME,
+            status VARCHAR(32), handoff_reason VARCHAR(64));
+        CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id VARCHAR(64), created_at DATETIME,
+            role VARCHAR(16), text TEXT, decision VARCHAR(64), confidence FLOAT, sources JSON, model_version VARCHAR(200),
+            latency_ms JSON);
+        INSERT INTO conversations VALUES ('c1', '2026-11-01', '2026-11-01', 'bot', '');
+        INSERT INTO messages (conversation_id, created_at, role, text, decision, sources, model_version, latency_ms)
+            VALUES ('c1', '2026-11-01', 'user', 'old question', '', '[]', '', '{}');
+        """
+    )
+    old.commit()
+    old.close()
+    store = SqlStore(f"sqlite:///{path}")
+    (message,) = store.messages("c1")
+    assert message.text == "old question" and message.sentiment is None  # nothing lost
+    assert store.flag_reason("c1") == ""
+    store.flag("c1", "negative_sentiment")
+    assert store.flag_reason("c1") == "negative_sentiment"
+    assert store.migrate() == []
