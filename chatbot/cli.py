@@ -9,12 +9,15 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from chatbot.config import Settings
 from chatbot.errors import ChatbotError
+
+if TYPE_CHECKING:
+    from chatbot.registry import ModelRegistry
 
 
 def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -30,6 +33,13 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise click.ClickException(str(err)) from err
 
     return wrapper
+
+
+def _registry(settings: Settings) -> ModelRegistry:
+    from chatbot.registry import ModelRegistry
+    from chatbot.storage import SqlStore
+
+    return ModelRegistry(SqlStore(settings.database_url))
 
 
 @click.group()
@@ -199,17 +209,12 @@ def sentiment_command(settings: Settings, texts: tuple[str, ...], input_file: An
         chatbot sentiment "My parcel is late again" "Thanks, that helped!"
         chatbot sentiment --input messages.txt --batch-size 128
     """
-    from chatbot.registry import ModelRegistry
-    from chatbot.sentiment import TransformersSentimentClassifier
-    from chatbot.storage import SqlStore
+    from chatbot.sentiment import serving_classifier
 
     lines = list(texts) + ([line.rstrip("\n") for line in input_file if line.strip()] if input_file else [])
     if not lines:
         raise click.UsageError("give texts as arguments or --input FILE")
-    model = ModelRegistry(SqlStore(settings.database_url)).resolve("sentiment", settings.sentiment_model)
-    classifier = TransformersSentimentClassifier(
-        model, device=settings.device, batch_size=batch_size, int8_on_cpu=settings.sentiment_int8
-    )
+    classifier = serving_classifier(settings, _registry(settings), batch_size=batch_size)
     for text, result in zip(lines, classifier.classify(lines), strict=True):
         click.echo(
             json.dumps({"text": text, "label": result.label, "score": round(result.score, 4)}, ensure_ascii=False)
@@ -314,10 +319,7 @@ def models_list(settings: Settings, kind: str | None) -> None:
     Example:
         chatbot models list --kind sentiment
     """
-    from chatbot.registry import ModelRegistry
-    from chatbot.storage import SqlStore
-
-    versions = ModelRegistry(SqlStore(settings.database_url)).list(kind)
+    versions = _registry(settings).list(kind)
     if not versions:
         click.echo("no registered versions: the shipped defaults serve")
     for v in versions:
@@ -337,10 +339,7 @@ def models_promote(settings: Settings, version: str, force: bool) -> None:
     Example:
         chatbot models promote sentiment-20261122-101500
     """
-    from chatbot.registry import ModelRegistry
-    from chatbot.storage import SqlStore
-
-    promoted = ModelRegistry(SqlStore(settings.database_url)).promote(version, force=force)
+    promoted = _registry(settings).promote(version, force=force)
     click.echo(f"{promoted.name} now serves as the {promoted.kind} model")
 
 
@@ -355,10 +354,7 @@ def models_rollback(settings: Settings, kind: str) -> None:
     Example:
         chatbot models rollback sentiment
     """
-    from chatbot.registry import ModelRegistry
-    from chatbot.storage import SqlStore
-
-    now = ModelRegistry(SqlStore(settings.database_url)).rollback(kind)
+    now = _registry(settings).rollback(kind)
     click.echo(f"{now.name} serves again" if now else f"the shipped default {kind} model serves again")
 
 

@@ -10,11 +10,14 @@ import json
 import logging
 import threading
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from chatbot.config import DEFAULT_MODEL, pick_device
+from chatbot.config import DEFAULT_MODEL, Settings, pick_device
 from chatbot.errors import ModelLoadError
 from chatbot.types import Sentiment
+
+if TYPE_CHECKING:
+    from chatbot.registry import ModelRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -146,3 +149,16 @@ class TransformersSentimentClassifier:
             for row, p, i in zip(rows, best.values.tolist(), best.indices.tolist(), strict=True):
                 results[row] = Sentiment(labels[int(i)], float(p))
         return [r for r in results if r is not None]
+
+
+def serving_classifier(
+    settings: Settings, registry: ModelRegistry, *, batch_size: int = 64
+) -> TransformersSentimentClassifier:
+    """The sentiment model this deployment serves: the `sentiment_model` setting when set, else the promoted
+    version, else the shipped default; loaded as the settings say (device, int8)."""
+    return TransformersSentimentClassifier(
+        registry.resolve("sentiment", settings.sentiment_model),
+        device=settings.device,
+        batch_size=batch_size,
+        int8_on_cpu=settings.sentiment_int8,
+    )

@@ -275,7 +275,7 @@ def create_service(settings: Settings) -> ChatService:
     from chatbot.generation import TransformersGenerator
     from chatbot.registry import ModelRegistry
     from chatbot.retrieval import HybridRetriever, IndexHandle
-    from chatbot.sentiment import TransformersSentimentClassifier
+    from chatbot.sentiment import serving_classifier
     from chatbot.storage import SqlStore
     from knowledge_base.embedder import SentenceTransformerEmbedder
 
@@ -283,8 +283,5 @@ def create_service(settings: Settings) -> ChatService:
     retriever = HybridRetriever(IndexHandle(settings.index_dir), embedder, history_turns=settings.history_turns)
     generator = TransformersGenerator(settings.generator_model, models_dir=settings.models_dir, device=settings.device)
     store = SqlStore(settings.database_url)
-    sentiment_model = ModelRegistry(store).resolve("sentiment", settings.sentiment_model)
-    sentiment = TransformersSentimentClassifier(
-        sentiment_model, device=settings.device, int8_on_cpu=settings.sentiment_int8
-    )
+    sentiment = serving_classifier(settings, ModelRegistry(store))
     return ChatService(retriever, generator, embedder, store, settings, sentiment=sentiment)

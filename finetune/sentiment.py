@@ -189,7 +189,7 @@ def run_sentiment_finetune(
     """What `chatbot finetune sentiment` does: train on a labelled file, compare with the serving model on the
     same held-out texts, register the new version in the deployment's database, optionally promote it."""
     from chatbot.registry import ModelRegistry
-    from chatbot.sentiment import TransformersSentimentClassifier
+    from chatbot.sentiment import serving_classifier
     from chatbot.storage import SqlStore
 
     pairs = labelled_texts(
@@ -216,10 +216,7 @@ def run_sentiment_finetune(
         SentimentTrainConfig(base_model=base_model, epochs=epochs, max_steps=max_steps),
         progress=progress,
     )
-    serving = TransformersSentimentClassifier(
-        registry.resolve("sentiment", settings.sentiment_model), device=settings.device
-    )
-    report["baseline"] = evaluate_classifier(serving, evaluation)
+    report["baseline"] = evaluate_classifier(serving_classifier(settings, registry), evaluation)
     report["data"] = {"file": str(data_file), "sha256": hashlib.sha256(data_file.read_bytes()).hexdigest()}
     (tmp / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     os.replace(tmp, target)
