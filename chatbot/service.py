@@ -271,8 +271,9 @@ class ChatService:
 
 
 def create_service(settings: Settings) -> ChatService:
-    """The production assistant for `settings`: hybrid retrieval, in-process generator, SQL store."""
-    from chatbot.generation import TransformersGenerator
+    """The production assistant for `settings`: hybrid retrieval, in-process generator (the promoted answer model,
+    followed as it changes), SQL store."""
+    from chatbot.generation import ReloadingGenerator, TransformersGenerator
     from chatbot.registry import ModelRegistry
     from chatbot.retrieval import HybridRetriever, IndexHandle
     from chatbot.sentiment import serving_classifier
@@ -281,7 +282,12 @@ def create_service(settings: Settings) -> ChatService:
 
     embedder = SentenceTransformerEmbedder(settings.embedder_model, device=settings.device)
     retriever = HybridRetriever(IndexHandle(settings.index_dir), embedder, history_turns=settings.history_turns)
-    generator = TransformersGenerator(settings.generator_model, models_dir=settings.models_dir, device=settings.device)
     store = SqlStore(settings.database_url)
-    sentiment = serving_classifier(settings, ModelRegistry(store))
+    registry = ModelRegistry(store)
+    # The promoted answer model serves; a later `chatbot models promote/rollback` takes effect within seconds.
+    generator = ReloadingGenerator(
+        lambda: registry.resolve("answers", settings.generator_model),
+        lambda ref: TransformersGenerator(ref, models_dir=settings.models_dir, device=settings.device),
+    )
+    sentiment = serving_classifier(settings, registry)
     return ChatService(retriever, generator, embedder, store, settings, sentiment=sentiment)

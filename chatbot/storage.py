@@ -344,6 +344,19 @@ class SqlStore:
         with Session(self.engine) as session:
             return _conversation(session, conversation_id).flag_reason
 
+    def staff_replies(self, *, since: str | None = None) -> list[tuple[str, list[Turn]]]:
+        """Conversations (id, all turns oldest first) with a staff reply, at or after `since` (ISO time) if given."""
+        query = select(MessageRow.conversation_id).where(MessageRow.role == "staff").distinct()
+        if since is not None:
+            try:
+                moment = datetime.fromisoformat(since)
+            except ValueError as err:
+                raise StoreError(f"since must be an ISO date or time, got {since!r}") from err
+            query = query.where(MessageRow.created_at >= moment)
+        with Session(self.engine) as session:
+            ids = sorted(session.scalars(query))
+        return [(cid, [Turn(m.role, m.text, m.sentiment) for m in self.messages(cid)]) for cid in ids]
+
     def count_conversations(self) -> int:
         """How many conversations are stored."""
         with Session(self.engine) as session:

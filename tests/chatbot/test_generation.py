@@ -37,3 +37,33 @@ def test_bad_token_budget(tiny_lm_dir, tmp_path):
     generator = TransformersGenerator(str(tiny_lm_dir), models_dir=tmp_path, device="cpu")
     with pytest.raises(ValueError, match="max_new_tokens must be at least 1, got 0"):
         list(generator.stream(MESSAGES, max_new_tokens=0))
+
+
+def test_reloading_generator_follows_the_promoted_model_without_a_restart():
+    from chatbot.generation import ReloadingGenerator
+    from tests.fakes import FakeGenerator
+
+    serving = ["v1"]
+    built = []
+
+    def build(ref):
+        generator = FakeGenerator(name=ref)
+        generator.enqueue(f"answer from {ref}")
+        built.append(ref)
+        return generator
+
+    generator = ReloadingGenerator(lambda: serving[0], build, interval=0)
+    assert "".join(generator.stream([], max_new_tokens=10)) == "answer from v1"
+    serving[0] = "v2"  # e.g. `chatbot models promote v2` in another process
+    assert "".join(generator.stream([], max_new_tokens=10)) == "answer from v2"
+    assert generator.name == "v2" and built == ["v1", "v2"]
+    generator.stream([], max_new_tokens=1)
+    assert built == ["v1", "v2"]  # unchanged setting: no rebuild
+
+
+def test_an_adapter_folder_without_its_base_is_a_clear_error(tmp_path):
+    from chatbot.generation import load_answer_model
+
+    (tmp_path / "adapter_config.json").write_text("{}")
+    with pytest.raises(ModelLoadError, match="base.json"):
+        load_answer_model(str(tmp_path), models_dir=tmp_path)

@@ -1,0 +1,98 @@
+import json
+from dataclasses import asdict
+
+import pytest
+
+from chatbot.errors import InputError
+from chatbot.evaluation import covers, evaluate_answers, read_questions, summarise, within_budget
+from chatbot.textmetrics import rouge_l, token_f1
+
+
+def test_token_f1_and_rouge_l_follow_their_definitions():
+    assert token_f1("The refund takes 5 days.", "refund takes 5 days") == 1.0  # articles, case, punctuation
+    assert token_f1("five days", "ten days") == pytest.approx(0.5)
+    assert token_f1("", "x") == 0.0 and token_f1("", "") == 1.0
+    assert rouge_l("w x y z", "w y z q") == pytest.approx(0.75)  # LCS "w y z": P = R = 3/4
+    assert rouge_l("x y z", "x y z") == 1.0 and rouge_l("x", "y") == 0.0
+
+
+def test_a_passage_covers_a_reference_holding_half_of_it_in_one_piece():
+    reference = "Refunds reach credit cards within 5 to 10 business days."
+    assert covers("We check returns first. REFUNDS reach credit   cards within 5 to 10 days.", reference)
+    assert not covers("Refunds go back to the original payment method.", reference)
+
+
+def test_the_word_budget_cuts_retrieved_text_at_600_words():
+    texts = ["w " * 400, "x " * 400, "y " * 10]
+    kept = within_budget(texts)
+    assert [len(t.split()) for t in kept] == [400, 200]
+
+
+def write(path, rows):
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def test_bad_question_lines_are_named(tmp_path):
+    with pytest.raises(InputError, match="q.jsonl:2"):
+        read_questions(write(tmp_path / "q.jsonl", [{"id": 1, "question": "hi"}, {"id": 2}]))
+    with pytest.raises(InputError, match="'robot'"):
+        read_questions(
+            write(tmp_path / "r.jsonl", [{"question": "x", "history": [{"role": "robot", "content": "y"}]}])
+        )
+
+
+def test_eval_answers_writes_one_line_per_question_and_summarises(make_service, settings, tmp_path):
+    questions = read_questions(
+        write(
+            tmp_path / "q.jsonl",
+            [
+                {
+                    "id": "a",
+                    "question": "How long do refunds take to reach my credit card?",
+                    "reference": "Refunds reach credit cards within 5 to 10 business days.",
+                },
+                {
+                    "id": "b",
+                    "question": "and express?",
+                    "history": [
+                        {"role": "user", "content": "How long does standard delivery take?"},
+                        {"role": "assistant", "content": "3 to 5 business days."},
+                    ],
+                    "reference": "Express delivery arrives the next business day",
+                },
+                {"id": "c", "question": "What is the capital of Peru?", "answerable": False},
+            ],
+        )  # fmt: skip
+    )
+    out = tmp_path / "results.jsonl"
+    summary = evaluate_answers(lambda s: make_service(**asdict(s)), settings, questions, out, progress=False)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b", "c"]
+    assert set(rows[0]) >= {"id", "answer", "handed_off", "confidence", "sources", "latency_ms"}
+    assert 1 <= len(rows[0]["sources"]) <= 10 and set(rows[0]["sources"][0]) == {"text", "score", "source"}
+    assert rows[2]["handed_off"] and rows[2]["sources"]  # passages listed even when handed off
+    assert summary["questions"] == 3 and summary["with_reference"] == 2
+    assert summary["recall@10"] == 1.0 and summary["handoff_rate_unanswerable"] == 1.0
+    assert {"recall@1", "recall@5", "recall_within_600_words", "mrr@10", "token_f1", "latency_ms_p50"} <= set(summary)
+    from chatbot.storage import SqlStore
+
+    assert SqlStore(settings.database_url).count_conversations() == 0  # the deployment's database is untouched
+
+
+def test_no_generate_does_not_run_the_answer_model(make_service, settings, fake_generator, tmp_path):
+    questions = read_questions(write(tmp_path / "q.jsonl", [{"id": 1, "question": "How long do refunds take?"}]))
+    evaluate_answers(lambda s: make_service(**asdict(s)), settings, questions, tmp_path / "o.jsonl",
+                     generate=False, progress=False)  # fmt: skip
+    assert fake_generator.history == []
+
+
+def test_summary_counts_handoffs_on_answerable_questions():
+    from chatbot.evaluation import EvalQuestion
+
+    rows = [
+        {"id": "1", "answer": "x", "handed_off": True, "sources": [], "latency_ms": {"total": 5.0}},
+        {"id": "2", "answer": "y", "handed_off": False, "sources": [], "latency_ms": {"total": 7.0}},
+    ]
+    summary = summarise(rows, [EvalQuestion("1", "q1"), EvalQuestion("2", "q2")])
+    assert summary["handoff_rate_answerable"] == 0.5 and "recall@1" not in summary
