@@ -110,6 +110,7 @@ def kb_ingest(settings: Settings, paths: tuple[Path, ...], demo: bool, rebuild: 
         index_dir=settings.index_dir,
         chunk_words=settings.chunk_words,
         chunk_overlap_words=settings.chunk_overlap_words,
+        dense_index=settings.dense_index,
         rebuild=rebuild,
     )
     click.echo(
@@ -160,6 +161,7 @@ def kb_stats(settings: Settings) -> None:
     click.echo(f"embedder:   {index.manifest.embedder} ({index.manifest.dimension} dimensions)")
     click.echo(f"documents:  {len(sources) - faq} articles, {faq} FAQ entries")
     click.echo(f"chunks:     {len(index)} (about {index.manifest.chunk_words} words each)")
+    click.echo(f"vectors:    FAISS {index.dense_type} (requested: {index.manifest.dense_index})")
 
 
 @cli.command()

@@ -74,6 +74,10 @@ class Settings:
         default=True,
         metadata={"help": "show only generated sentences that a passage supports (off: raw token streaming)"},
     )
+    dense_index: str = field(
+        default="auto",
+        metadata={"help": "FAISS index: 'auto' (exact up to 50k chunks, then HNSW), 'flat', 'hnsw' or 'ivf'"},
+    )
     chunk_words: int = field(default=120, metadata={"help": "target chunk size in words"})
     chunk_overlap_words: int = field(default=30, metadata={"help": "words repeated between neighbouring chunks"})
     max_question_chars: int = field(default=2000, metadata={"help": "longer customer messages are refused"})
@@ -88,6 +92,7 @@ class Settings:
             "faq_confidence": 0.0 <= self.faq_confidence <= 1.0,
             "negative_flag_score": 0.0 <= self.negative_flag_score <= 1.0,
             "answer_mode": self.answer_mode in ("generative", "extractive"),
+            "dense_index": self.dense_index in ("auto", "flat", "hnsw", "ivf"),
             "chunk_words": self.chunk_words >= 20,
             "chunk_overlap_words": 0 <= self.chunk_overlap_words < self.chunk_words,
             "max_question_chars": self.max_question_chars >= 1,

@@ -25,6 +25,59 @@ logger = logging.getLogger(__name__)
 
 CURRENT = "CURRENT"
 FORMAT_VERSION = 1
+DENSE_TYPES = ("auto", "flat", "hnsw", "ivf")
+# Up to this many chunks exact search is fast enough (see benchmarks/RESULTS.md: index latency by size);
+# beyond it `auto` builds HNSW, which answers in about a millisecond at a million chunks.
+FLAT_MAX_VECTORS = 50_000
+HNSW_NEIGHBOURS = 32  # graph degree M: recall vs memory (M * 8 bytes per vector on top of the vector itself)
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96  # candidates per search: recall@10 >= 0.95 against exact search at 1M chunks
+IVF_NPROBE = 32  # inverted lists scanned per search
+
+
+def build_dense_index(vectors: np.ndarray, kind: str = "auto") -> Any:
+    """A FAISS inner-product index over unit `vectors`: exact (`flat`) up to `FLAT_MAX_VECTORS` when `auto`,
+    else HNSW; `ivf` (inverted lists, trained k-means) builds faster than HNSW at a little recall."""
+    import faiss
+
+    if kind not in DENSE_TYPES:
+        raise ValueError(f"dense index type must be one of {DENSE_TYPES}, got {kind!r}")
+    n, dimension = vectors.shape
+    if kind == "auto":
+        kind = "flat" if n <= FLAT_MAX_VECTORS else "hnsw"
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    elif kind == "ivf" and n >= 2:
+        lists = max(1, min(int(4 * np.sqrt(n)), n // 39))  # faiss wants >= 39 training points per list
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, lists, faiss.METRIC_INNER_PRODUCT)
+        sample = vectors[np.random.default_rng(0).permutation(n)[: lists * 256]]
+        index.train(sample)
+    else:
+        index = faiss.IndexFlatIP(dimension)
+    if n:
+        index.add(vectors)
+    tune_dense_index(index)
+    return index
+
+
+def tune_dense_index(index: Any) -> None:
+    """Set the search-time parameters (they are not all kept in the saved file)."""
+    import faiss
+
+    if isinstance(index, faiss.IndexHNSWFlat):
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    elif isinstance(index, faiss.IndexIVFFlat):
+        index.nprobe = min(IVF_NPROBE, index.nlist)
+
+
+def dense_index_type(index: Any) -> str:
+    """ "flat", "hnsw" or "ivf" for an index built by `build_dense_index`."""
+    import faiss
+
+    if isinstance(index, faiss.IndexHNSWFlat):
+        return "hnsw"
+    return "ivf" if isinstance(index, faiss.IndexIVFFlat) else "flat"
 
 
 @dataclass(frozen=True)
@@ -37,6 +90,7 @@ class Manifest:
     chunk_overlap_words: int
     format_version: int = FORMAT_VERSION
     documents: dict[str, str] = field(default_factory=dict)  # source -> content hash
+    dense_index: str = "auto"  # the requested FAISS index type (see DENSE_TYPES); not a reason to re-embed
 
     def compatible_with(self, other: Manifest) -> bool:
         """True when vectors and chunks of `other` can be reused in an index built like `self`."""
@@ -83,12 +137,9 @@ class KnowledgeIndex:
     def build(cls, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray) -> KnowledgeIndex:
         """Index `chunks`; `vectors` are their embeddings, one row each, L2-normalised."""
         import bm25s
-        import faiss
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), manifest.dimension)
-        dense = faiss.IndexFlatIP(manifest.dimension)
-        if len(chunks):
-            dense.add(vectors)
+        dense = build_dense_index(vectors, manifest.dense_index)
         bm25 = bm25s.BM25()
         if len(chunks):
             bm25.index(_tokenize([c.text for c in chunks]), show_progress=False)
@@ -96,6 +147,11 @@ class KnowledgeIndex:
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    @property
+    def dense_type(self) -> str:
+        """The FAISS index type in use: "flat" (exact), "hnsw" or "ivf"."""
+        return dense_index_type(self._dense)
 
     def search_dense(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Rows of the `k` chunks with the highest inner product with `query` (a unit vector)."""
@@ -157,6 +213,7 @@ class KnowledgeIndex:
             chunks = [Chunk(**json.loads(line)) for line in fh]
         vectors = np.load(snapshot / "vectors.npy")
         dense = faiss.read_index(str(snapshot / "dense.faiss"))
+        tune_dense_index(dense)
         bm25 = bm25s.BM25.load(str(snapshot / "bm25"), show_progress=False) if chunks else bm25s.BM25()
         return cls(manifest, chunks, vectors, dense, bm25)
 

@@ -47,6 +47,7 @@ def ingest(
     index_dir: Path,
     chunk_words: int = 120,
     chunk_overlap_words: int = 30,
+    dense_index: str = "auto",
     rebuild: bool = False,
     progress: bool = True,
 ) -> IngestReport:
@@ -63,6 +64,7 @@ def ingest(
         dimension=embedder.dimension,
         chunk_words=chunk_words,
         chunk_overlap_words=chunk_overlap_words,
+        dense_index=dense_index,
     )
     old = None if rebuild or not KnowledgeIndex.exists(index_dir) else KnowledgeIndex.load(index_dir)
     if old is not None and not manifest.compatible_with(old.manifest):
@@ -125,6 +127,7 @@ def ingest(
     report.chunks_embedded = len(to_embed)
 
     changed = bool(report.added or report.updated or report.removed) or old is None
+    changed = changed or (old is not None and old.manifest.dense_index != dense_index)
     if changed:
         all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, manifest.dimension), np.float32)
         final = Manifest(**{**manifest.__dict__, "documents": final_hashes})

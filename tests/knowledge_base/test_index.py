@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_every_dense_index_type_finds_the_nearest_vectors(kind):
+    from knowledge_base.index import build_dense_index, dense_index_type
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(2000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = build_dense_index(vectors, kind)
+    assert dense_index_type(index) == kind
+    _, rows = index.search(vectors[:20], 1)
+    assert (rows[:, 0] == np.arange(20)).mean() >= 0.9  # each vector is its own nearest neighbour
+
+
+def test_auto_picks_exact_search_for_small_knowledge_bases_and_hnsw_beyond(monkeypatch):
+    from knowledge_base import index as index_module
+
+    vectors = np.eye(8, dtype=np.float32)
+    assert index_module.dense_index_type(index_module.build_dense_index(vectors, "auto")) == "flat"
+    monkeypatch.setattr(index_module, "FLAT_MAX_VECTORS", 4)
+    assert index_module.dense_index_type(index_module.build_dense_index(vectors, "auto")) == "hnsw"
+    with pytest.raises(ValueError, match="'annoy'"):
+        index_module.build_dense_index(vectors, "annoy")
+
+
+def test_the_requested_index_type_is_kept_by_later_ingests_and_removals(kb_dir, settings, fake_embedder):
+    from knowledge_base.index import KnowledgeIndex
+    from knowledge_base.ingest import ingest, remove
+
+    ingest([kb_dir], embedder=fake_embedder, index_dir=settings.index_dir, dense_index="hnsw", progress=False)
+    index = KnowledgeIndex.load(settings.index_dir)
+    assert index.dense_type == "hnsw" and index.manifest.dense_index == "hnsw"
+    query = index.vectors[0]
+    assert index.search_dense(query, 1)[0][0] == 0
+    remove([index.chunks[-1].source], index_dir=settings.index_dir)
+    assert KnowledgeIndex.load(settings.index_dir).dense_type == "hnsw"
+    report = ingest([kb_dir], embedder=fake_embedder, index_dir=settings.index_dir, dense_index="flat",
+                    progress=False)  # fmt: skip
+    assert report.chunks_embedded > 0 or KnowledgeIndex.load(settings.index_dir).dense_type == "flat"
+    assert KnowledgeIndex.load(settings.index_dir).dense_type == "flat"
