@@ -45,6 +45,7 @@ def build_dense_index(vectors: np.ndarray, kind: str = "auto") -> Any:
     n, dimension = vectors.shape
     if kind == "auto":
         kind = "flat" if n <= FLAT_MAX_VECTORS else "hnsw"
+    index: Any
     if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
