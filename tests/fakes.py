@@ -11,8 +11,9 @@ class FakeEmbedder:
     """Bag-of-words vectors: each word gets a fixed random direction seeded from sha256, so texts that share
     words are close. Deterministic across runs and processes (never `hash()`)."""
 
-    def __init__(self, dimension: int = 64, name: str = "fake-embedder"):
+    def __init__(self, dimension: int = 64, name: str = "fake-embedder", token_limit: int = 512):
         self.name = name
+        self.token_limit = token_limit
         self._dimension = dimension
         self.calls: list[list[str]] = []
 
@@ -22,6 +23,12 @@ class FakeEmbedder:
 
     def warm_up(self) -> None:
         pass
+
+    def max_tokens(self) -> int:
+        return self.token_limit
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(text.split()) + 2 for text in texts]  # a word per token plus [CLS] and [SEP]
 
     def _word(self, word: str) -> np.ndarray:
         seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")

@@ -46,3 +46,29 @@ def test_document_hash_changes_with_content_only():
     a = Document("a.md", "A", "text")
     assert document_hash(a) == document_hash(Document("a.md", "A", "text"))
     assert document_hash(a) != document_hash(Document("a.md", "A", "text!"))
+
+
+def test_chunks_over_the_embedders_token_limit_are_split_so_nothing_is_cut_off():
+    from knowledge_base.chunking import chunk_document
+
+    def count(texts):  # a tokenizer that splits numbers digit by digit, like WordPiece on long ids
+        return [sum(len(w) if w.isdigit() else 1 for w in t.split()) + 2 for t in texts]
+
+    text = " ".join(["order 1234567890"] * 30)  # 60 words, 330 "tokens"
+    doc = Document(source="ids.md", title="Ids", text=text)
+    chunks = chunk_document(doc, size=120, overlap=30, max_tokens=64, count_tokens=count)
+    assert len(chunks) > 1
+    assert all(count([c.text])[0] <= 64 for c in chunks)
+    assert sum(c.text.count("1234567890") for c in chunks) == 30  # every word kept, none twice
+    assert [c.position for c in chunks] == list(range(len(chunks)))
+    assert chunk_document(doc, size=120, overlap=30) == chunk_document(doc, size=120, overlap=30, max_tokens=1000,
+                                                                         count_tokens=count)  # fmt: skip
+
+
+def test_the_real_embedder_counts_tokens_with_its_own_tokenizer(tiny_embedder_dir):
+    from knowledge_base.embedder import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder(str(tiny_embedder_dir), device="cpu")
+    short, longer = embedder.count_tokens(["how long do refunds take", "how long do refunds take to arrive"])
+    assert short >= 5 and longer > short  # one token per known word (plus special tokens when the model adds them)
+    assert embedder.max_tokens() > 0
