@@ -37,6 +37,13 @@ class Settings:
         default=DEFAULT_MODEL,
         metadata={"help": "answer model: 'default' (SmolLM2-135M-Instruct from its wheel), a hub id or a folder"},
     )
+    generator_backend: str = field(
+        default="transformers",
+        metadata={"help": "'transformers' (in this process) or 'openai' (an OpenAI-compatible server: vLLM, TGI)"},
+    )
+    generator_url: str = field(
+        default="", metadata={"help": "base URL of the OpenAI-compatible server, e.g. http://localhost:8000/v1"}
+    )
     embedder_model: str = field(
         default=DEFAULT_MODEL,
         metadata={"help": "embedding model: 'default' (all-MiniLM-L6-v2 from its wheel), a hub id or a folder"},
@@ -92,6 +99,7 @@ class Settings:
             "faq_confidence": 0.0 <= self.faq_confidence <= 1.0,
             "negative_flag_score": 0.0 <= self.negative_flag_score <= 1.0,
             "answer_mode": self.answer_mode in ("generative", "extractive"),
+            "generator_backend": self.generator_backend in ("transformers", "openai"),
             "dense_index": self.dense_index in ("auto", "flat", "hnsw", "ivf"),
             "chunk_words": self.chunk_words >= 20,
             "chunk_overlap_words": 0 <= self.chunk_overlap_words < self.chunk_words,

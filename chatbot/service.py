@@ -273,7 +273,7 @@ class ChatService:
 def create_service(settings: Settings) -> ChatService:
     """The production assistant for `settings`: hybrid retrieval, in-process generator (the promoted answer model,
     followed as it changes), SQL store."""
-    from chatbot.generation import ReloadingGenerator, TransformersGenerator
+    from chatbot.generation import ReloadingGenerator, make_generator
     from chatbot.registry import ModelRegistry
     from chatbot.retrieval import HybridRetriever, IndexHandle
     from chatbot.sentiment import serving_classifier
@@ -287,7 +287,13 @@ def create_service(settings: Settings) -> ChatService:
     # The promoted answer model serves; a later `chatbot models promote/rollback` takes effect within seconds.
     generator = ReloadingGenerator(
         lambda: registry.resolve("answers", settings.generator_model),
-        lambda ref: TransformersGenerator(ref, models_dir=settings.models_dir, device=settings.device),
+        lambda ref: make_generator(
+            settings.generator_backend,
+            ref,
+            models_dir=settings.models_dir,
+            device=settings.device,
+            url=settings.generator_url,
+        ),
     )
     sentiment = serving_classifier(settings, registry)
     return ChatService(retriever, generator, embedder, store, settings, sentiment=sentiment)

@@ -67,3 +67,38 @@ def test_an_adapter_folder_without_its_base_is_a_clear_error(tmp_path):
     (tmp_path / "adapter_config.json").write_text("{}")
     with pytest.raises(ModelLoadError, match="base.json"):
         load_answer_model(str(tmp_path), models_dir=tmp_path)
+
+
+def test_concurrent_replies_are_decoded_together_and_each_reader_gets_its_own(tiny_lm_dir, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    generator = TransformersGenerator(str(tiny_lm_dir), models_dir=tmp_path, device="cpu", batch_window=0.2)
+    generator.warm_up()
+    calls = []
+    real_generate = generator._model.generate
+
+    def counting_generate(**kwargs):
+        calls.append(kwargs["input_ids"].shape[0])
+        return real_generate(**kwargs)
+
+    generator._model.generate = counting_generate
+    prompts = [[{"role": "user", "content": " ".join(["refunds"] * (i + 1))}] for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(
+            pool.map(lambda m: list(generator.stream(m, max_new_tokens=4 + len(m[0]["content"]) % 3)), prompts)
+        )
+    assert len(replies) == 8 and all(1 <= len(r) <= 6 for r in replies)
+    assert sum(calls) == 8 and len(calls) < 8  # batched: fewer generate() calls than replies
+    assert max(calls) > 1
+
+
+def test_a_failing_model_reaches_the_reader_as_an_error(tiny_lm_dir, tmp_path):
+    generator = TransformersGenerator(str(tiny_lm_dir), models_dir=tmp_path, device="cpu")
+    generator.warm_up()
+
+    def broken(**kwargs):
+        raise RuntimeError("CUDA out of memory")
+
+    generator._model.generate = broken
+    with pytest.raises(RuntimeError, match="out of memory"):
+        list(generator.stream(MESSAGES, max_new_tokens=3))

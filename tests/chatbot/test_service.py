@@ -153,3 +153,38 @@ def test_one_very_negative_message_is_enough(make_service):
     service = make_service(handoff_confidence=0.1, negative_flag_score=0.9)
     answer = service.ask("Worst shop ever!")
     assert service.store.flag_reason(answer.conversation_id) == "negative_sentiment"
+
+
+def test_sixteen_concurrent_conversations_with_a_real_model_all_get_their_own_answers(
+    built_index, settings, fake_embedder, fake_sentiment, tiny_lm_dir
+):
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    from chatbot.generation import TransformersGenerator
+    from chatbot.retrieval import HybridRetriever, IndexHandle
+    from chatbot.service import ChatService
+    from chatbot.storage import SqlStore
+
+    generator = TransformersGenerator(str(tiny_lm_dir), models_dir=settings.models_dir, device="cpu")
+    service = ChatService(
+        HybridRetriever(IndexHandle(built_index), fake_embedder),
+        generator,
+        fake_embedder,
+        SqlStore(settings.database_url),
+        replace(settings, max_new_tokens=12),
+        sentiment=fake_sentiment,
+    )
+    questions = [f"How long do refunds take for order {i}?" for i in range(16)]
+
+    def converse(question):
+        cid = service.start_conversation()
+        return cid, service.ask(question, cid)
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(converse, questions))
+    assert len({cid for cid, _ in results}) == 16
+    for (cid, answer), question in zip(results, questions, strict=True):
+        assert answer.text and answer.decision is not Decision.HANDOFF_BAD_OUTPUT
+        stored = service.store.messages(cid)
+        assert [m.role for m in stored] == ["user", "assistant"] and stored[0].text == question
