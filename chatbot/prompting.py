@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 
 from chatbot.types import Passage, Turn
 
@@ -86,3 +88,26 @@ def is_degenerate(text: str) -> bool:
         if len(set(trigrams)) / len(trigrams) < 0.5:
             return True
     return False
+
+
+def _script(char: str) -> str:
+    # The first word of the Unicode name is the script for letters: LATIN, CYRILLIC, CJK, HANGUL, ARABIC...
+    name = unicodedata.name(char, "")
+    return name.split(" ", 1)[0] if name else ""
+
+
+def dominant_script(text: str) -> str | None:
+    """The writing system most letters of `text` use ("LATIN", "CYRILLIC", "CJK"...), None without letters."""
+    scripts = Counter(_script(c) for c in text if c.isalpha())
+    return scripts.most_common(1)[0][0] if scripts else None
+
+
+def is_off_language(answer: str, question: str) -> bool:
+    """True when most letters of the answer are in another writing system than the question's (a small model
+    drifting into Chinese or Russian). Languages that share a script (English/Spanish) are not told apart here;
+    sentence verification against the passages catches those."""
+    expected = dominant_script(question)
+    letters = [c for c in answer if c.isalpha()]
+    if expected is None or not letters:
+        return False
+    return sum(_script(c) == expected for c in letters) / len(letters) < 0.5

@@ -27,6 +27,7 @@ from chatbot.prompting import (
     build_messages,
     clean_citations,
     is_degenerate,
+    is_off_language,
     wants_human,
 )
 from chatbot.sentiment import SentimentClassifier, turned_negative
@@ -198,7 +199,7 @@ class ChatService:
                 pieces.append(piece)
                 yield piece
             text, _ = clean_citations("".join(pieces), len(passages))
-            if is_degenerate(text):
+            if is_degenerate(text) or is_off_language(text, message):
                 logger.warning("unusable model output: %r", text[:200])
                 return Answer(HANDOFF_MESSAGE, Decision.HANDOFF_BAD_OUTPUT, confidence, sources=passages)
             return Answer(text, Decision.GENERATED, confidence, sources=passages, model_version=self.generator.name)
@@ -234,6 +235,9 @@ class ChatService:
         Saying nothing new: no content words, only words of the question (an echo), or a question back.
         """
         sentence, _ = clean_citations(sentence.strip(), len(passages))
+        if is_off_language(sentence, question):
+            logger.info("generated sentence in another script dropped: %r", sentence[:200])
+            return None
         words = content_terms(sentence)[0]
         if not words or words <= content_terms(question)[0] or sentence.endswith("?"):
             return ""

@@ -74,3 +74,14 @@ def test_clean_citations_removes_dangling_ones():
 )
 def test_degenerate_output(text, bad):
     assert is_degenerate(text) is bad
+
+
+def test_output_in_another_writing_system_is_off_language():
+    from chatbot.prompting import is_off_language
+
+    question = "How long do refunds take?"
+    assert is_off_language("退款需要五到十个工作日。", question)
+    assert is_off_language("Возврат занимает 5-10 дней.", question)
+    assert not is_off_language("Refunds take 5 to 10 business days [1].", question)
+    assert not is_off_language("Возврат занимает 5-10 дней.", "Сколько идёт возврат?")
+    assert not is_off_language("12345", question)  # no letters: nothing to judge

@@ -188,3 +188,12 @@ def test_sixteen_concurrent_conversations_with_a_real_model_all_get_their_own_an
         assert answer.text and answer.decision is not Decision.HANDOFF_BAD_OUTPUT
         stored = service.store.messages(cid)
         assert [m.role for m in stored] == ["user", "assistant"] and stored[0].text == question
+
+
+def test_an_answer_in_another_writing_system_never_reaches_the_customer(make_service, fake_generator):
+    fake_generator.enqueue("退款需要五到十个工作日。")
+    answer = make_service(verify_answers=False).ask("How long do refunds take?")
+    assert answer.decision is Decision.HANDOFF_BAD_OUTPUT
+    fake_generator.enqueue("退款需要五到十个工作日。")
+    answer = make_service().ask("How long do refunds take?")
+    assert answer.decision is Decision.EXTRACTED and "退款" not in answer.text
