@@ -97,20 +97,17 @@ def kb_ingest(settings: Settings, paths: tuple[Path, ...], demo: bool, rebuild: 
         chatbot kb ingest faq.csv policies/returns.md
         chatbot kb ingest --demo
     """
+    from chatbot.kb_admin import ingest_paths
     from knowledge_base import DEMO_KB_DIR
     from knowledge_base.embedder import SentenceTransformerEmbedder
-    from knowledge_base.ingest import ingest
 
     targets = list(paths) + ([DEMO_KB_DIR] if demo else [])
     if not targets:
         raise click.UsageError("give at least one file or folder to ingest, or --demo")
-    report = ingest(
+    report = ingest_paths(
+        settings,
         targets,
         embedder=SentenceTransformerEmbedder(settings.embedder_model, device=settings.device),
-        index_dir=settings.index_dir,
-        chunk_words=settings.chunk_words,
-        chunk_overlap_words=settings.chunk_overlap_words,
-        dense_index=settings.dense_index,
         rebuild=rebuild,
     )
     click.echo(
@@ -136,9 +133,9 @@ def kb_remove(settings: Settings, sources: tuple[str, ...]) -> None:
         chatbot kb remove help-center/old-returns-policy.md
         chatbot kb remove help-center/faq.csv
     """
-    from knowledge_base.ingest import remove
+    from chatbot.kb_admin import remove_sources
 
-    removed = remove(list(sources), index_dir=settings.index_dir)
+    removed = remove_sources(settings, list(sources))
     click.echo(f"{len(removed)} documents removed: {', '.join(removed)}")
 
 
@@ -152,9 +149,11 @@ def kb_stats(settings: Settings) -> None:
     Example:
         chatbot kb stats
     """
+    from chatbot.kb_admin import sync_documents
     from knowledge_base.index import KnowledgeIndex
 
     index = KnowledgeIndex.load(settings.index_dir)
+    sync_documents(settings)  # repairs the database's document list if a crash left it behind the index
     sources = {c.source for c in index.chunks}
     faq = sum(1 for s in sources if "#" in s)
     click.echo(f"index:      {settings.index_dir}")

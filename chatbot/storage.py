@@ -34,7 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from chatbot.errors import StoreError
-from chatbot.types import Answer, Role, Sentiment, Turn
+from chatbot.types import Answer, DocumentRecord, Role, Sentiment, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +92,17 @@ class ModelVersionRow(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class KbDocumentRow(Base):
+    __tablename__ = "kb_documents"
+
+    source: Mapped[str] = mapped_column(String(500), primary_key=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(16), default="article")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    chunks: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 class MigrationRow(Base):
     __tablename__ = "_migrations"
 
@@ -116,10 +127,16 @@ def m003_sentiment_and_flags(conn: Connection) -> None:
     add_missing_columns(conn, "conversations")
 
 
+def m004_kb_documents(conn: Connection) -> None:
+    """The knowledge-base documents, mirrored from the index manifest after every ingest and removal."""
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables["kb_documents"]])
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_conversations_messages", m001_conversations_messages),
     ("m002_model_versions", m002_model_versions),
     ("m003_sentiment_and_flags", m003_sentiment_and_flags),
+    ("m004_kb_documents", m004_kb_documents),
 ]
 
 
@@ -356,6 +373,35 @@ class SqlStore:
         with Session(self.engine) as session:
             ids = sorted(session.scalars(query))
         return [(cid, [Turn(m.role, m.text, m.sentiment) for m in self.messages(cid)]) for cid in ids]
+
+    def sync_documents(self, documents: list[DocumentRecord]) -> None:
+        """Make the documents table equal to `documents` (the index is the truth; this mirrors it in one
+        transaction). A document whose hash is unchanged keeps its `updated_at`."""
+        wanted = {d.source: d for d in documents}
+        with Session(self.engine) as session, session.begin():
+            for row in session.scalars(select(KbDocumentRow)):
+                if row.source not in wanted:
+                    session.delete(row)
+                elif row.content_hash != wanted[row.source].content_hash or row.chunks != wanted[row.source].chunks:
+                    doc = wanted.pop(row.source)
+                    row.title, row.kind, row.content_hash, row.chunks = (
+                        doc.title,
+                        doc.kind,
+                        doc.content_hash,
+                        doc.chunks,
+                    )
+                    row.updated_at = _now()
+                else:
+                    wanted.pop(row.source)
+            for doc in wanted.values():
+                session.add(KbDocumentRow(source=doc.source, title=doc.title, kind=doc.kind,
+                                          content_hash=doc.content_hash, chunks=doc.chunks))  # fmt: skip
+
+    def documents(self) -> list[tuple[DocumentRecord, datetime]]:
+        """The knowledge-base documents with when each last changed, by source."""
+        with Session(self.engine) as session:
+            rows = session.scalars(select(KbDocumentRow).order_by(KbDocumentRow.source))
+            return [(DocumentRecord(r.source, r.title, r.kind, r.content_hash, r.chunks), r.updated_at) for r in rows]
 
     def count_conversations(self) -> int:
         """How many conversations are stored."""

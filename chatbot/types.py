@@ -41,6 +41,17 @@ class Document:
 
 
 @dataclass(frozen=True)
+class DocumentRecord:
+    """What the database knows of one ingested knowledge-base document (the index holds its text and vectors)."""
+
+    source: str
+    title: str
+    kind: str
+    content_hash: str
+    chunks: int
+
+
+@dataclass(frozen=True)
 class Chunk:
     """A passage of a document, the unit that is embedded, indexed and cited."""
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from chatbot.errors import IndexNotBuiltError
-from chatbot.types import Chunk
+from chatbot.types import Chunk, DocumentRecord
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +148,18 @@ class KnowledgeIndex:
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    def document_records(self) -> list[DocumentRecord]:
+        """One record per document in the index: source, title, kind, content hash, number of chunks."""
+        by_source: dict[str, list[Chunk]] = {}
+        for chunk in self.chunks:
+            by_source.setdefault(chunk.source, []).append(chunk)
+        return [
+            DocumentRecord(
+                source, chunks[0].title, chunks[0].kind, self.manifest.documents.get(source, ""), len(chunks)
+            )
+            for source, chunks in sorted(by_source.items())
+        ]
 
     @property
     def dense_type(self) -> str:

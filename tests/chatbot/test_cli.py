@@ -99,3 +99,22 @@ def test_serve_builds_the_app_and_launches_it(tiny_env, kb_dir, monkeypatch):
     result = invoke("serve", "--port", "7999", "--host", "127.0.0.1")
     assert result.exit_code == 0, result.output
     assert launched == {"server_name": "127.0.0.1", "server_port": 7999}
+
+
+def test_ingest_and_remove_keep_the_database_document_list_equal_to_the_index(kb_dir, settings, monkeypatch):
+    from chatbot.kb_admin import ingest_paths, remove_sources, sync_documents
+    from chatbot.storage import SqlStore
+    from tests.fakes import FakeEmbedder
+
+    ingest_paths(settings, [kb_dir], embedder=FakeEmbedder(), progress=False)
+    store = SqlStore(settings.database_url)
+    records = [r for r, _ in store.documents()]
+    assert {r.source for r in records} >= {"kb/refunds.md", "kb/shipping.md"}
+    refunds = next(r for r in records if r.source == "kb/refunds.md")
+    assert refunds.title == "Refunds" and refunds.chunks >= 1 and len(refunds.content_hash) == 64
+    remove_sources(settings, ["kb/refunds.md"])
+    assert "kb/refunds.md" not in {r.source for r, _ in store.documents()}
+    # A crash between the index swap and the database update: the next sync repairs the database.
+    store.sync_documents([])
+    assert store.documents() == []
+    assert sync_documents(settings) == len(records) - 1
