@@ -496,6 +496,55 @@ def finetune_evaluate(
 
 
 @cli.group()
+def users() -> None:
+    """Staff and operator accounts for the review and operator consoles."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["staff", "operator"]), help="What the account may do.")
+@click.password_option(help="Prompted (twice) when not given; at least 8 characters.")
+@click.pass_obj
+@_handle_errors
+def users_add(settings: Settings, name: str, role: str, password: str) -> None:
+    """Create an account; staff work the review queue, operators also run the knowledge base and models.
+
+    \b
+    Examples:
+        chatbot users add maria --role staff
+        chatbot users add omar --role operator
+    """
+    from chatbot.auth import Accounts
+    from chatbot.storage import SqlStore
+
+    user = Accounts(SqlStore(settings.database_url)).add_user(name, role, password)
+    click.echo(f"added {user.name} ({user.role})")
+
+
+@users.command("list")
+@click.pass_obj
+@_handle_errors
+def users_list(settings: Settings) -> None:
+    """Show the accounts and their roles."""
+    from chatbot.storage import SqlStore
+
+    for name, role in SqlStore(settings.database_url).users() or [("(no accounts yet)", "")]:
+        click.echo(f"{name:32s} {role}")
+
+
+@users.command("remove")
+@click.argument("name")
+@click.pass_obj
+@_handle_errors
+def users_remove(settings: Settings, name: str) -> None:
+    """Delete an account and log it out everywhere."""
+    from chatbot.storage import SqlStore
+
+    SqlStore(settings.database_url).remove_user(name)
+    click.echo(f"removed {name}")
+
+
+@cli.group()
 def models() -> None:
     """List model versions, promote one to serve, roll back."""
 

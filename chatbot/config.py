@@ -81,6 +81,11 @@ class Settings:
         default=True,
         metadata={"help": "show only generated sentences that a passage supports (off: raw token streaming)"},
     )
+    review_mode: str = field(
+        default="auto",
+        metadata={"help": "'auto': the bot answers, flagged conversations go to staff; 'review': every bot reply "
+                  "is a draft a person approves first"},
+    )  # fmt: skip
     dense_index: str = field(
         default="auto",
         metadata={"help": "FAISS index: 'auto' (exact up to 50k chunks, then HNSW), 'flat', 'hnsw' or 'ivf'"},
@@ -100,6 +105,7 @@ class Settings:
             "negative_flag_score": 0.0 <= self.negative_flag_score <= 1.0,
             "answer_mode": self.answer_mode in ("generative", "extractive"),
             "generator_backend": self.generator_backend in ("transformers", "openai"),
+            "review_mode": self.review_mode in ("auto", "review"),
             "dense_index": self.dense_index in ("auto", "flat", "hnsw", "ivf"),
             "chunk_words": self.chunk_words >= 20,
             "chunk_overlap_words": 0 <= self.chunk_overlap_words < self.chunk_words,

@@ -19,6 +19,7 @@ HANDOFF_MESSAGE = (
     "I'm not sure I can answer that correctly, so I'm passing your conversation to a member of our support "
     "team. They will reply here as soon as possible."
 )
+REVIEW_HOLD_MESSAGE = "Thanks for your message. A member of our support team will reply here shortly."
 REQUESTED_HANDOFF_MESSAGE = (
     "Of course. I'm passing your conversation to a member of our support team; they will reply here."
 )

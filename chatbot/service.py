@@ -24,6 +24,7 @@ from chatbot.grounding import (
 from chatbot.prompting import (
     HANDOFF_MESSAGE,
     REQUESTED_HANDOFF_MESSAGE,
+    REVIEW_HOLD_MESSAGE,
     build_messages,
     clean_citations,
     is_degenerate,
@@ -146,7 +147,10 @@ class ChatService:
         if turned_negative([*earlier, sentiment], settings.negative_flag_score):
             self.store.flag(conversation_id, "negative_sentiment")
 
-        if self.store.status(conversation_id) == "needs_human":
+        status = self.store.status(conversation_id)
+        if status == "staff":  # a person has taken the conversation over: the bot stays silent
+            return self._finish(conversation_id, Answer("", Decision.WAITING_FOR_STAFF, confidence=0.0), started)
+        if status == "needs_human":
             answer = Answer(WAITING_MESSAGE, Decision.WAITING_FOR_STAFF, confidence=0.0)
             return self._finish(conversation_id, answer, started)
         if wants_human(message):
@@ -159,18 +163,27 @@ class ChatService:
         confidence = max((p.confidence for p in shown), default=0.0)
         latency = {"retrieval": (retrieved - started) * 1000}
         if confidence < settings.handoff_confidence:
+            # Staff get the passages' best sentences as a suggestion to start from.
+            suggestion = Answer(self._extract(message, shown), Decision.EXTRACTED, confidence, sources=shown)
+            self.store.add_draft(conversation_id, suggestion)
             answer = Answer(HANDOFF_MESSAGE, Decision.HANDOFF_LOW_CONFIDENCE, confidence, sources=shown)
             answer.latency_ms = latency
             return self._finish(conversation_id, answer, started)
 
         top = passages[0]
+        review = settings.review_mode == "review"
         if top.chunk.kind == "faq" and top.confidence >= settings.faq_confidence:
             answer = Answer(cite(passage_body(top), 1), Decision.FAQ, top.confidence, sources=[top])
         elif settings.answer_mode == "generative":
-            answer = yield from self._generate(message, shown, history, confidence, latency, started)
+            generation = self._generate(message, shown, history, confidence, latency, started)
+            answer = _drain(generation) if review else (yield from generation)
         else:
             answer = Answer(self._extract(message, shown), Decision.EXTRACTED, confidence, sources=shown)
-        if answer.decision is not Decision.GENERATED:
+        if review:  # the answer is a draft for staff; the customer is told a person will reply
+            latency.pop("first_token", None)
+            self.store.add_draft(conversation_id, answer)
+            answer = Answer(REVIEW_HOLD_MESSAGE, Decision.HELD_FOR_REVIEW, confidence, sources=answer.sources)
+        if answer.decision is not Decision.GENERATED or review:
             latency.setdefault("first_token", (time.perf_counter() - started) * 1000)
             yield answer.text
         answer.latency_ms = latency
@@ -270,8 +283,18 @@ class ChatService:
         answer.conversation_id = conversation_id
         if answer.handed_off and answer.decision is not Decision.WAITING_FOR_STAFF:
             self.store.mark_needs_human(conversation_id, answer.decision.value)
-        answer.message_id = self.store.add_message(conversation_id, "assistant", answer.text, answer)
+        if answer.text:  # nothing is said (or stored) while a person has the conversation
+            answer.message_id = self.store.add_message(conversation_id, "assistant", answer.text, answer)
         return answer
+
+
+def _drain(generator: PyGenerator[str, None, Answer]) -> Answer:
+    """Run a streaming answer to its end without showing it (review mode) and return the answer."""
+    while True:
+        try:
+            next(generator)
+        except StopIteration as stop:
+            return stop.value
 
 
 def create_service(settings: Settings) -> ChatService:

@@ -58,6 +58,8 @@ class ConversationRow(Base):
     handoff_reason: Mapped[str] = mapped_column(String(64), default="")
     # Why staff should look although the bot may go on answering (e.g. "negative_sentiment"); "" when none.
     flag_reason: Mapped[str] = mapped_column(String(64), default="")
+    # The staff member who took the conversation over (status "staff"); "" otherwise.
+    assigned_to: Mapped[str] = mapped_column(String(64), default="")
 
 
 class MessageRow(Base):
@@ -103,6 +105,54 @@ class KbDocumentRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+class UserRow(Base):
+    __tablename__ = "users"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # "staff" or "operator"
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class WebSessionRow(Base):
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie's token
+    user_name: Mapped[str] = mapped_column(ForeignKey("users.name", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DraftRow(Base):
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    text: Mapped[str] = mapped_column(Text)
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    decision: Mapped[str] = mapped_column(String(64), default="")
+    # "pending" until a person decides: "approved", "edited", "rejected"; "written" when staff wrote their own.
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    final_text: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(64), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class FeedbackRow(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    rating: Mapped[int] = mapped_column(Integer)  # +1 helpful, -1 not helpful
+    reason: Mapped[str] = mapped_column(Text, default="")
+    sentiment_label: Mapped[str] = mapped_column(String(16), default="")
+    sentiment_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
 class MigrationRow(Base):
     __tablename__ = "_migrations"
 
@@ -132,11 +182,19 @@ def m004_kb_documents(conn: Connection) -> None:
     Base.metadata.create_all(conn, tables=[Base.metadata.tables["kb_documents"]])
 
 
+def m005_staff(conn: Connection) -> None:
+    """Staff and operator accounts, login sessions, suggested replies with staff decisions, customer feedback."""
+    tables = ("users", "web_sessions", "drafts", "feedback")
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables[t] for t in tables])
+    add_missing_columns(conn, "conversations")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_conversations_messages", m001_conversations_messages),
     ("m002_model_versions", m002_model_versions),
     ("m003_sentiment_and_flags", m003_sentiment_and_flags),
     ("m004_kb_documents", m004_kb_documents),
+    ("m005_staff", m005_staff),
 ]
 
 
@@ -182,6 +240,44 @@ class StoredMessage:
     sentiment: Sentiment | None = None
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A reply the bot suggests for staff to approve, edit or reject."""
+
+    id: int
+    conversation_id: str
+    text: str
+    sources: list[dict[str, Any]]
+    confidence: float
+    decision: str
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """A conversation that needs (or has) a person, as the review queue shows it."""
+
+    conversation_id: str
+    status: str
+    reason: str
+    assigned_to: str
+    waiting_since: datetime
+    last_customer_message: str
+    sentiment: Sentiment | None
+    has_draft: bool
+
+
+# Most urgent first: a customer who asked for a person, then an unhappy one, then the bot's own doubts.
+URGENCY = [
+    "handoff_requested",
+    "negative_sentiment",
+    "handoff_bad_output",
+    "handoff_low_confidence",
+    "held_for_review",
+]
+
+
 class Store(Protocol):
     """Where conversations live; the assistant service only talks to this."""
 
@@ -222,6 +318,10 @@ class Store(Protocol):
 
     def flag(self, conversation_id: str, reason: str) -> None:
         """Ask staff to look at a conversation while the bot goes on answering."""
+        ...
+
+    def add_draft(self, conversation_id: str, answer: Answer) -> int:
+        """Keep a suggested reply for staff to approve, edit or reject."""
         ...
 
 
@@ -292,17 +392,7 @@ class SqlStore:
             row.confidence = answer.confidence
             row.model_version = answer.model_version
             row.latency_ms = dict(answer.latency_ms)
-            row.sources = [
-                {
-                    "chunk_id": p.chunk.chunk_id,
-                    "source": p.chunk.source,
-                    "title": p.chunk.title,
-                    "text": p.chunk.text,
-                    "score": p.score,
-                    "confidence": p.confidence,
-                }
-                for p in answer.sources
-            ]
+            row.sources = _sources(answer)
         with Session(self.engine) as session, session.begin():
             conversation = _conversation(session, conversation_id)
             conversation.updated_at = _now()
@@ -403,10 +493,241 @@ class SqlStore:
             rows = session.scalars(select(KbDocumentRow).order_by(KbDocumentRow.source))
             return [(DocumentRecord(r.source, r.title, r.kind, r.content_hash, r.chunks), r.updated_at) for r in rows]
 
+    def set_status(self, conversation_id: str, status: str, *, reason: str = "", assigned_to: str = "") -> None:
+        """Set who handles a conversation: "bot", "needs_human" (waiting, with `reason`) or "staff" (taken over
+        by `assigned_to`; the bot stays silent)."""
+        if status not in ("bot", "needs_human", "staff"):
+            raise StoreError(f"unknown conversation status {status!r}")
+        with Session(self.engine) as session, session.begin():
+            conversation = _conversation(session, conversation_id)
+            conversation.status, conversation.handoff_reason = status, reason
+            conversation.assigned_to = assigned_to
+            if status == "bot":
+                conversation.flag_reason = ""
+
+    def assigned_to(self, conversation_id: str) -> str:
+        """The staff member who took the conversation over ("" when none)."""
+        with Session(self.engine) as session:
+            return _conversation(session, conversation_id).assigned_to
+
+    def add_draft(self, conversation_id: str, answer: Answer) -> int:
+        """Store the bot's suggested reply for staff (pending); earlier pending drafts are superseded."""
+        with Session(self.engine) as session, session.begin():
+            _conversation(session, conversation_id)
+            for old in session.scalars(
+                select(DraftRow).where(DraftRow.conversation_id == conversation_id, DraftRow.status == "pending")
+            ):
+                old.status = "superseded"
+            row = DraftRow(
+                conversation_id=conversation_id,
+                text=answer.text,
+                sources=_sources(answer),
+                confidence=answer.confidence,
+                decision=answer.decision.value,
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def pending_draft(self, conversation_id: str) -> Draft | None:
+        """The newest draft nobody decided on yet."""
+        with Session(self.engine) as session:
+            row = session.scalars(
+                select(DraftRow)
+                .where(DraftRow.conversation_id == conversation_id, DraftRow.status == "pending")
+                .order_by(DraftRow.id.desc())
+            ).first()
+            return _draft(row) if row else None
+
+    def decide_draft(self, draft_id: int, status: str, *, final_text: str, user: str) -> None:
+        """Record a staff decision on a draft: what was sent (if anything), by whom, when."""
+        if status not in ("approved", "edited", "rejected", "written"):
+            raise StoreError(f"unknown draft decision {status!r}")
+        with Session(self.engine) as session, session.begin():
+            row = session.get(DraftRow, draft_id)
+            if row is None:
+                raise StoreError(f"no draft with id {draft_id}")
+            row.status, row.final_text, row.decided_by, row.decided_at = status, final_text, user, _now()
+
+    def record_staff_reply(self, conversation_id: str, text: str, *, user: str) -> int:
+        """A reply written by staff with no draft behind it: kept as a "written" decision for training."""
+        with Session(self.engine) as session, session.begin():
+            _conversation(session, conversation_id)
+            row = DraftRow(
+                conversation_id=conversation_id, text="", status="written", final_text=text, decided_by=user,
+                decided_at=_now(),
+            )  # fmt: skip
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def drafts(self, conversation_id: str | None = None) -> list[Draft]:
+        """Drafts (with their decisions), oldest first; of one conversation when given."""
+        query = select(DraftRow).order_by(DraftRow.id)
+        if conversation_id is not None:
+            query = query.where(DraftRow.conversation_id == conversation_id)
+        with Session(self.engine) as session:
+            return [_draft(r) for r in session.scalars(query)]
+
+    def add_feedback(
+        self,
+        conversation_id: str,
+        rating: int,
+        *,
+        message_id: int | None = None,
+        reason: str = "",
+        sentiment: Sentiment | None = None,
+    ) -> int:
+        """A customer's thumbs up (+1) or down (-1) on an answer, with an optional reason and its sentiment."""
+        if rating not in (1, -1):
+            raise StoreError(f"rating must be 1 or -1, got {rating!r}")
+        with Session(self.engine) as session, session.begin():
+            _conversation(session, conversation_id)
+            row = FeedbackRow(conversation_id=conversation_id, message_id=message_id, rating=rating, reason=reason)
+            if sentiment is not None:
+                row.sentiment_label, row.sentiment_score = sentiment.label, sentiment.score
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def feedback(self) -> list[tuple[int, str, str, datetime]]:
+        """All feedback as (rating, reason, sentiment label, created_at), oldest first."""
+        with Session(self.engine) as session:
+            rows = session.scalars(select(FeedbackRow).order_by(FeedbackRow.id))
+            return [(r.rating, r.reason, r.sentiment_label, r.created_at) for r in rows]
+
+    def queue(self) -> list[QueueEntry]:
+        """Conversations a person should look at, most urgent first, then longest waiting first."""
+        with Session(self.engine) as session:
+            rows = list(
+                session.scalars(
+                    select(ConversationRow).where(
+                        (ConversationRow.status != "bot") | (ConversationRow.flag_reason != "")
+                    )
+                )
+            )
+            pending = set(
+                session.scalars(select(DraftRow.conversation_id).where(DraftRow.status == "pending").distinct())
+            )
+            entries = []
+            for row in rows:
+                last_user = session.scalars(
+                    select(MessageRow)
+                    .where(MessageRow.conversation_id == row.id, MessageRow.role == "user")
+                    .order_by(MessageRow.id.desc())
+                ).first()
+                reason = row.handoff_reason if row.status == "needs_human" else row.flag_reason or row.status
+                sentiment = (
+                    Sentiment(last_user.sentiment_label, last_user.sentiment_score or 0.0)
+                    if last_user is not None and last_user.sentiment_label
+                    else None
+                )
+                entries.append(
+                    QueueEntry(
+                        conversation_id=row.id,
+                        status=row.status,
+                        reason=reason or "needs_human",
+                        assigned_to=row.assigned_to,
+                        waiting_since=last_user.created_at if last_user else row.created_at,
+                        last_customer_message=last_user.text if last_user else "",
+                        sentiment=sentiment,
+                        has_draft=row.id in pending,
+                    )
+                )
+        rank = {reason: i for i, reason in enumerate(URGENCY)}
+        return sorted(
+            entries,
+            key=lambda e: (e.status == "staff", rank.get(e.reason, len(URGENCY)), _aware(e.waiting_since)),
+        )
+
+    def add_user(self, name: str, role: str, password_hash: str) -> None:
+        """Create an account; an existing name is an error."""
+        with Session(self.engine) as session, session.begin():
+            if session.get(UserRow, name) is not None:
+                raise StoreError(f"a user named {name!r} exists already")
+            session.add(UserRow(name=name, role=role, password_hash=password_hash))
+
+    def user(self, name: str) -> tuple[str, str] | None:
+        """(role, password hash) of a user, None when there is no such user."""
+        with Session(self.engine) as session:
+            row = session.get(UserRow, name)
+            return (row.role, row.password_hash) if row else None
+
+    def users(self) -> list[tuple[str, str]]:
+        """(name, role) of every account."""
+        with Session(self.engine) as session:
+            return [(r.name, r.role) for r in session.scalars(select(UserRow).order_by(UserRow.name))]
+
+    def remove_user(self, name: str) -> None:
+        """Delete an account and its sessions."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(UserRow, name)
+            if row is None:
+                raise StoreError(f"no user named {name!r}")
+            for web_session in session.scalars(select(WebSessionRow).where(WebSessionRow.user_name == name)):
+                session.delete(web_session)
+            session.delete(row)
+
+    def add_session(self, token_hash: str, user: str, expires_at: datetime) -> None:
+        """Remember a login until `expires_at`."""
+        with Session(self.engine) as session, session.begin():
+            session.add(WebSessionRow(token_hash=token_hash, user_name=user, expires_at=expires_at))
+
+    def session_user(self, token_hash: str) -> tuple[str, str] | None:
+        """(name, role) of the user of an unexpired session; an expired one is deleted."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(WebSessionRow, token_hash)
+            if row is None:
+                return None
+            if _aware(row.expires_at) <= _now():
+                session.delete(row)
+                return None
+            user = session.get(UserRow, row.user_name)
+            return (user.name, user.role) if user else None
+
+    def delete_session(self, token_hash: str) -> None:
+        """Log a session out (nothing happens when it is gone already)."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(WebSessionRow, token_hash)
+            if row is not None:
+                session.delete(row)
+
     def count_conversations(self) -> int:
         """How many conversations are stored."""
         with Session(self.engine) as session:
             return int(session.scalar(select(func.count()).select_from(ConversationRow)) or 0)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes for timezone-aware columns; they were written in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _sources(answer: Answer) -> list[dict[str, Any]]:
+    return [
+        {
+            "chunk_id": p.chunk.chunk_id,
+            "source": p.chunk.source,
+            "title": p.chunk.title,
+            "text": p.chunk.text,
+            "score": p.score,
+            "confidence": p.confidence,
+        }
+        for p in answer.sources
+    ]
+
+
+def _draft(row: DraftRow) -> Draft:
+    return Draft(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        text=row.text,
+        sources=list(row.sources or []),
+        confidence=row.confidence,
+        decision=row.decision,
+        status=row.status,
+        created_at=row.created_at,
+    )
 
 
 def _conversation(session: Session, conversation_id: str) -> ConversationRow:

@@ -20,6 +20,7 @@ class Decision(str, Enum):
     HANDOFF_REQUESTED = "handoff_requested"
     HANDOFF_BAD_OUTPUT = "handoff_bad_output"
     WAITING_FOR_STAFF = "waiting_for_staff"
+    HELD_FOR_REVIEW = "held_for_review"  # review mode: the answer is a draft until a person approves it
 
 
 @dataclass(frozen=True)

@@ -118,3 +118,19 @@ def test_ingest_and_remove_keep_the_database_document_list_equal_to_the_index(kb
     store.sync_documents([])
     assert store.documents() == []
     assert sync_documents(settings) == len(records) - 1
+
+
+def test_users_can_be_added_listed_and_removed_with_a_prompted_password(settings):
+    from click.testing import CliRunner
+
+    from chatbot.cli import cli
+    from chatbot.errors import InputError
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["users", "add", "maria", "--role", "staff"], input="a long secret\na long secret\n")
+    assert result.exit_code == 0, result.output
+    assert "maria" in runner.invoke(cli, ["users", "list"]).output
+    with pytest.raises(InputError, match="at least 8"):
+        runner.invoke(cli, ["users", "add", "ali", "--role", "staff", "--password", "short"], catch_exceptions=False)
+    assert runner.invoke(cli, ["users", "remove", "maria"]).exit_code == 0
+    assert "maria" not in runner.invoke(cli, ["users", "list"]).output
