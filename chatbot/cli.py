@@ -606,13 +606,18 @@ def models_rollback(settings: Settings, kind: str) -> None:
 @click.pass_obj
 @_handle_errors
 def serve(settings: Settings, host: str, port: int) -> None:
-    """Start the web interface: the customer chat page at `/`.
+    """Start the web interface: the customer chat at `/`, the review console at `/review` (sign in with an
+    account from `chatbot users add`).
 
     \b
     Example:
         chatbot serve --host 0.0.0.0 --port 8080
     """
+    import uvicorn
+
+    from chatbot.auth import Accounts
     from chatbot.service import create_service
+    from chatbot.storage import SqlStore
     from knowledge_base.index import KnowledgeIndex
     from ui.app import build_app
 
@@ -621,5 +626,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
     service = create_service(settings)
     click.echo("loading models...", err=True)
     service.warm_up()
-    click.echo(f"chat page: http://{host}:{port}/", err=True)
-    build_app(service).queue(default_concurrency_limit=16).launch(server_name=host, server_port=port)
+    store = SqlStore(settings.database_url)
+    if not store.users():
+        click.echo("no staff accounts yet: add one with `chatbot users add NAME --role staff`", err=True)
+    click.echo(f"chat page: http://{host}:{port}/   review console: http://{host}:{port}/review", err=True)
+    uvicorn.run(build_app(service, Accounts(store)), host=host, port=port, log_level="warning")

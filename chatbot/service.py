@@ -125,6 +125,18 @@ class ChatService:
         """Answer in one go (no streaming); starts a conversation when none is given."""
         return self.reply(conversation_id or self.start_conversation(), question).result()
 
+    def add_feedback(self, conversation_id: str, rating: int, *, answer: str = "") -> int:
+        """A thumbs up (1) or down (-1) from the customer on an answer; returns the feedback id."""
+        if not self.store.conversation_exists(conversation_id):
+            raise InputError(f"no conversation with id {conversation_id!r}")
+        return self.store.add_feedback(conversation_id, rating, answer=answer[:500])
+
+    def add_feedback_reason(self, feedback_id: int, reason: str) -> None:
+        """The customer's words on why an answer was (not) helpful, labelled with their sentiment."""
+        reason = self._check_message(reason)
+        (sentiment,) = self.sentiment.classify([reason])
+        self.store.set_feedback_reason(feedback_id, reason, sentiment)
+
     def _check_message(self, message: str) -> str:
         if not isinstance(message, str):
             raise InputError(f"a message must be text, got {type(message).__name__}")

@@ -148,6 +148,7 @@ class FeedbackRow(Base):
     message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     rating: Mapped[int] = mapped_column(Integer)  # +1 helpful, -1 not helpful
+    answer: Mapped[str] = mapped_column(Text, default="")  # the start of the answer the rating is about
     reason: Mapped[str] = mapped_column(Text, default="")
     sentiment_label: Mapped[str] = mapped_column(String(16), default="")
     sentiment_score: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -322,6 +323,14 @@ class Store(Protocol):
 
     def add_draft(self, conversation_id: str, answer: Answer) -> int:
         """Keep a suggested reply for staff to approve, edit or reject."""
+        ...
+
+    def add_feedback(self, conversation_id: str, rating: int, *, answer: str = "") -> int:
+        """Store a thumbs up (1) or down (-1) on an answer."""
+        ...
+
+    def set_feedback_reason(self, feedback_id: int, reason: str, sentiment: Sentiment | None) -> None:
+        """Add the reason (and its sentiment) to a rating."""
         ...
 
 
@@ -575,6 +584,7 @@ class SqlStore:
         rating: int,
         *,
         message_id: int | None = None,
+        answer: str = "",
         reason: str = "",
         sentiment: Sentiment | None = None,
     ) -> int:
@@ -583,12 +593,24 @@ class SqlStore:
             raise StoreError(f"rating must be 1 or -1, got {rating!r}")
         with Session(self.engine) as session, session.begin():
             _conversation(session, conversation_id)
-            row = FeedbackRow(conversation_id=conversation_id, message_id=message_id, rating=rating, reason=reason)
+            row = FeedbackRow(
+                conversation_id=conversation_id, message_id=message_id, rating=rating, answer=answer, reason=reason
+            )
             if sentiment is not None:
                 row.sentiment_label, row.sentiment_score = sentiment.label, sentiment.score
             session.add(row)
             session.flush()
             return row.id
+
+    def set_feedback_reason(self, feedback_id: int, reason: str, sentiment: Sentiment | None) -> None:
+        """Add the customer's reason (and its sentiment) to a rating given before."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(FeedbackRow, feedback_id)
+            if row is None:
+                raise StoreError(f"no feedback with id {feedback_id}")
+            row.reason = reason
+            if sentiment is not None:
+                row.sentiment_label, row.sentiment_score = sentiment.label, sentiment.score
 
     def feedback(self) -> list[tuple[int, str, str, datetime]]:
         """All feedback as (rating, reason, sentiment label, created_at), oldest first."""

@@ -1,15 +1,46 @@
-"""The web application: `build_app(service)` returns the Gradio app without launching it."""
+"""The web application: `build_app(...)` returns a FastAPI app with the Gradio pages mounted, without serving it.
+
+/          the customer chat (public; each browser tab only ever sees its own conversation)
+/review    the review console (staff and operators, after signing in)
+/login     sign-in form; /logout
+"""
 
 from __future__ import annotations
 
 import gradio as gr
+from fastapi import FastAPI
 
+from chatbot.auth import Accounts
+from chatbot.review import ReviewDesk
 from chatbot.service import ChatService
 from ui.chat_widget import build_chat_page
+from ui.login import add_login_routes, auth_dependency
+from ui.review_console import build_review_page
+
+# The pages that need a signed-in user, and the role it must have.
+PROTECTED = {"/review": "staff"}
 
 
-def build_app(service: ChatService) -> gr.Blocks:
-    """All pages of the product; the customer chat is at `/`."""
-    app = build_chat_page(service)
-    app.title = "Help center chat"
+def build_pages(service: ChatService, accounts: Accounts) -> dict[str, gr.Blocks]:
+    """Each page as its own `gr.Blocks`, by path."""
+    chat = build_chat_page(service)
+    chat.title = "Help center chat"
+    return {"/review": build_review_page(ReviewDesk(accounts.store), accounts), "/": chat}  # "/" last: a catch-all
+
+
+def build_app(service: ChatService, accounts: Accounts, *, max_file_size: str = "20mb") -> FastAPI:
+    """All pages of the product under one FastAPI app (serve it with uvicorn)."""
+    app = FastAPI(title="Customer-service chatbot", docs_url=None, redoc_url=None, openapi_url=None)
+    add_login_routes(app, accounts, PROTECTED)
+    for path, page in build_pages(service, accounts).items():
+        page.queue(default_concurrency_limit=16)
+        role = PROTECTED.get(path)
+        gr.mount_gradio_app(
+            app,
+            page,
+            path=path,
+            auth_dependency=auth_dependency(accounts, role) if role else None,
+            max_file_size=max_file_size,
+            footer_links=[],
+        )
     return app

@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import Iterator
 from functools import partial
+from typing import Any
 
 import gradio as gr
 
@@ -36,12 +37,17 @@ def format_answer(answer: Answer) -> str:
     return body
 
 
+PERSON_REQUEST = "I'd like to talk to a person, please."
+STAFF_LABEL = "**Support team:** "
+
+
 def respond(
-    service: ChatService, message: str, messages: Messages, conversation_id: str
-) -> Iterator[tuple[Messages, str, str]]:
-    """Stream the reply to `message`: yields (chat messages, conversation id, text box value)."""
+    service: ChatService, message: str, messages: Messages, conversation_id: str, seen: int
+) -> Iterator[tuple[Messages, str, str, int]]:
+    """Stream the reply to `message`: yields (chat messages, conversation id, text box value, last message id
+    shown)."""
     if not message or not message.strip():
-        yield messages, conversation_id, ""
+        yield messages, conversation_id, "", seen
         return
     conversation_id = conversation_id or service.start_conversation()
     messages = [*messages, {"role": "user", "content": as_text(message)}]
@@ -49,36 +55,108 @@ def respond(
         stream = service.reply(conversation_id, message)
     except InputError as err:
         gr.Warning(str(err))
-        yield messages[:-1], conversation_id, message
+        yield messages[:-1], conversation_id, message, seen
         return
     messages.append({"role": "assistant", "content": ""})
     text = ""
     for piece in stream:
         text += piece
         messages[-1] = {"role": "assistant", "content": as_text(text)}
-        yield messages, conversation_id, ""
-    messages[-1] = {"role": "assistant", "content": format_answer(stream.result())}
-    yield messages, conversation_id, ""
+        yield messages, conversation_id, "", seen
+    answer = stream.result()
+    if answer.text:
+        messages[-1] = {"role": "assistant", "content": format_answer(answer)}
+    else:  # a person has the conversation: the bot says nothing
+        messages.pop()
+    yield messages, conversation_id, "", _last_id(service, conversation_id)
 
 
-def new_conversation() -> tuple[Messages, str]:
+def _last_id(service: ChatService, conversation_id: str) -> int:
+    stored = service.store.messages(conversation_id)
+    return stored[-1].id if stored else 0
+
+
+def talk_to_person(
+    service: ChatService, messages: Messages, conversation_id: str, seen: int
+) -> Iterator[tuple[Messages, str, str, int]]:
+    """The "Talk to a person" button: the same as asking for one in words."""
+    yield from respond(service, PERSON_REQUEST, messages, conversation_id, seen)
+
+
+def poll_staff_replies(service: ChatService, messages: Messages, conversation_id: str, seen: int) -> Any:
+    """Show replies staff sent since the last message this page shows (called every few seconds). Nothing
+    changes on the page unless there is one, so a streaming answer is never overwritten."""
+    if not conversation_id:
+        return gr.skip(), gr.skip()
+    staff = [m for m in service.store.messages(conversation_id) if m.id > seen and m.role == "staff"]
+    if not staff:
+        return gr.skip(), gr.skip()
+    shown = [*messages, *({"role": "assistant", "content": STAFF_LABEL + as_text(m.text)} for m in staff)]
+    return shown, max(m.id for m in staff)
+
+
+def record_feedback(
+    service: ChatService, messages: Messages, conversation_id: str, event: gr.LikeData
+) -> tuple[int | None, Any]:
+    """Thumbs up or down on an answer; a thumbs down opens the reason box. Returns (feedback id, box update)."""
+    if not conversation_id:
+        return None, gr.update(visible=False)
+    index = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
+    answer_text = str(messages[index]["content"])[:200] if isinstance(index, int) and index < len(messages) else ""
+    feedback_id = service.add_feedback(conversation_id, 1 if event.liked else -1, answer=answer_text)
+    return feedback_id, gr.update(visible=not event.liked, value="")
+
+
+def record_reason(service: ChatService, feedback_id: int | None, reason: str) -> Any:
+    """Store the optional reason of a thumbs down (its sentiment is labelled too) and close the box."""
+    if feedback_id is not None and reason.strip():
+        service.add_feedback_reason(feedback_id, reason.strip())
+        gr.Info("Thank you for telling us.")
+    return gr.update(visible=False, value="")
+
+
+def new_conversation() -> tuple[Messages, str, int]:
     """Forget the current conversation on this page; the next message starts a new one."""
-    return [], ""
+    return [], "", 0
 
 
 def build_chat_page(service: ChatService) -> gr.Blocks:
-    """The customer chat page as its own `gr.Blocks`."""
-    with gr.Blocks(title="Help center chat") as page:
+    """The customer chat page as its own `gr.Blocks` (fits a phone screen; embeddable, see README)."""
+    with gr.Blocks(title="Help center chat", fill_width=True) as page:
         gr.Markdown("### Ask us anything\nAnswers come from our help center, with their sources.")
         conversation_id = gr.State("")
-        chat = gr.Chatbot(label="Conversation", height=480, sanitize_html=True, feedback_options=None)
-        with gr.Row():
-            box = gr.Textbox(placeholder="Type your question and press Enter", show_label=False, scale=5)
-            send = gr.Button("Send", variant="primary", scale=1)
+        seen = gr.State(0)
+        feedback_id = gr.State(None)
+        chat = gr.Chatbot(
+            label="Conversation", height="60vh", sanitize_html=True, feedback_options=("Like", "Dislike")
+        )
+        reason = gr.Textbox(
+            label="What was wrong with this answer? (optional, press Enter to send)", visible=False, max_length=1000
+        )
+        with gr.Row(equal_height=True):
+            box = gr.Textbox(
+                placeholder="Type your question and press Enter", show_label=False, scale=5, min_width=160
+            )
+            send = gr.Button("Send", variant="primary", scale=1, min_width=70)
         gr.Examples(EXAMPLES, inputs=box)
-        clear = gr.Button("New conversation", size="sm")
+        with gr.Row():
+            person = gr.Button("Talk to a person", size="sm")
+            clear = gr.Button("New conversation", size="sm")
+        state = [chat, conversation_id, box, seen]
         handler = partial(respond, service)
-        box.submit(handler, [box, chat, conversation_id], [chat, conversation_id, box], api_name="chat")
-        send.click(handler, [box, chat, conversation_id], [chat, conversation_id, box], api_visibility="private")
-        clear.click(new_conversation, None, [chat, conversation_id], api_visibility="private")
+        box.submit(handler, [box, chat, conversation_id, seen], state, api_name="chat")
+        send.click(handler, [box, chat, conversation_id, seen], state, api_visibility="private")
+        person.click(partial(talk_to_person, service), [chat, conversation_id, seen], state, api_visibility="private")
+        clear.click(new_conversation, None, [chat, conversation_id, seen], api_visibility="private")
+
+        def on_like(messages: Messages, conversation: str, event: gr.LikeData) -> tuple[int | None, Any]:
+            # A named function: Gradio finds `gr.LikeData` by annotation, which a functools.partial hides.
+            return record_feedback(service, messages, conversation, event)
+
+        chat.like(on_like, [chat, conversation_id], [feedback_id, reason], api_visibility="private")
+        reason.submit(partial(record_reason, service), [feedback_id, reason], reason, api_visibility="private")
+        gr.Timer(2.0).tick(
+            partial(poll_staff_replies, service), [chat, conversation_id, seen], [chat, seen],
+            show_progress="hidden", api_visibility="private",
+        )  # fmt: skip
     return page

@@ -1,9 +1,23 @@
 import gradio as gr
 import pytest
+from fastapi import FastAPI
 
+from chatbot.auth import Accounts
+from chatbot.review import ReviewDesk
+from chatbot.storage import SqlStore
 from chatbot.types import Answer, Chunk, Decision, Passage
-from ui.app import build_app
-from ui.chat_widget import as_text, format_answer, new_conversation, respond
+from ui.app import build_app, build_pages
+from ui.chat_widget import (
+    PERSON_REQUEST,
+    as_text,
+    format_answer,
+    new_conversation,
+    poll_staff_replies,
+    record_feedback,
+    record_reason,
+    respond,
+    talk_to_person,
+)
 
 
 @pytest.fixture
@@ -11,19 +25,23 @@ def chat_service(make_service):
     return make_service(handoff_confidence=0.1)
 
 
-def test_app_builds_without_launching(chat_service):
-    app = build_app(chat_service)
-    assert isinstance(app, gr.Blocks)
-    assert app.title == "Help center chat"
+def test_app_builds_without_launching(chat_service, settings):
+    accounts = Accounts(SqlStore(settings.database_url))
+    app = build_app(chat_service, accounts)
+    assert isinstance(app, FastAPI)
+    pages = build_pages(chat_service, accounts)
+    assert set(pages) == {"/", "/review"} and all(isinstance(p, gr.Blocks) for p in pages.values())
+    assert pages["/"].title == "Help center chat"
 
 
 def test_respond_streams_then_shows_sources(chat_service, fake_generator):
     fake_generator.enqueue(
         "Refunds reach credit cards within 5 to 10 business days. We check returns within 3 business days."
     )
-    updates = list(respond(chat_service, "How long do refunds take?", [], ""))
+    updates = list(respond(chat_service, "How long do refunds take?", [], "", 0))
     assert len(updates) >= 3  # streamed in pieces
-    messages, conversation_id, box = updates[-1]
+    messages, conversation_id, box, seen = updates[-1]
+    assert seen == chat_service.store.messages(conversation_id)[-1].id
     assert conversation_id and box == ""
     assert messages[0] == {"role": "user", "content": "How long do refunds take?"}
     final = messages[-1]["content"]
@@ -33,8 +51,8 @@ def test_respond_streams_then_shows_sources(chat_service, fake_generator):
 
 
 def test_second_message_continues_the_same_conversation(chat_service):
-    messages, cid, _ = list(respond(chat_service, "How long do refunds take?", [], ""))[-1]
-    messages, cid2, _ = list(respond(chat_service, "And express delivery?", messages, cid))[-1]
+    messages, cid, _, seen = list(respond(chat_service, "How long do refunds take?", [], "", 0))[-1]
+    messages, cid2, _, _ = list(respond(chat_service, "And express delivery?", messages, cid, seen))[-1]
     assert cid2 == cid and len(messages) == 4
     assert len(chat_service.store.messages(cid)) == 4
 
@@ -43,7 +61,7 @@ def test_refused_message_keeps_the_text_and_stores_nothing(chat_service, monkeyp
     warnings = []
     monkeypatch.setattr(gr, "Warning", warnings.append)
     cid = chat_service.start_conversation()
-    messages, _, box = list(respond(chat_service, "x" * 5000, [], cid))[-1]
+    messages, _, box, _ = list(respond(chat_service, "x" * 5000, [], cid, 0))[-1]
     assert messages == [] and box == "x" * 5000
     assert "5000 characters" in warnings[0]
     assert chat_service.store.messages(cid) == []
@@ -62,7 +80,7 @@ def test_handoff_answers_show_no_sources():
 
 
 def test_new_conversation_clears_the_page():
-    assert new_conversation() == ([], "")
+    assert new_conversation() == ([], "", 0)
 
 
 def test_only_cited_sources_are_listed_with_their_numbers():
@@ -70,3 +88,34 @@ def test_only_cited_sources_are_listed_with_their_numbers():
     shown = format_answer(Answer("Refunds take 5 days [2].", Decision.GENERATED, 0.9, sources))
     assert "2\\. T2 — kb/2\\.md" in shown
     assert "T1" not in shown and "T3" not in shown
+
+
+class Like:
+    def __init__(self, index, liked):
+        self.index, self.liked = index, liked
+
+
+def test_talk_to_a_person_then_a_staff_reply_appears_in_the_customers_chat(chat_service):
+    messages, cid, _, seen = list(talk_to_person(chat_service, [], "", 0))[-1]
+    assert messages[0]["content"] == as_text(PERSON_REQUEST)
+    assert chat_service.store.status(cid) == "needs_human"
+    assert poll_staff_replies(chat_service, messages, cid, seen) == (gr.skip(), gr.skip())  # nothing new
+    from chatbot.auth import User
+
+    ReviewDesk(chat_service.store).send(cid, "Hi, I am Maria <b>from support</b>.", user=User("maria", "staff"))
+    shown, seen_now = poll_staff_replies(chat_service, messages, cid, seen)
+    assert shown[-1]["content"].startswith("**Support team:** Hi, I am Maria &lt;b&gt;")
+    assert seen_now > seen
+    assert poll_staff_replies(chat_service, shown, cid, seen_now) == (gr.skip(), gr.skip())
+
+
+def test_thumbs_down_asks_why_and_stores_the_reason_with_its_sentiment(chat_service, monkeypatch):
+    monkeypatch.setattr(gr, "Info", lambda *a, **k: None)
+    messages, cid, _, _ = list(respond(chat_service, "How long do refunds take?", [], "", 0))[-1]
+    feedback_id, box = record_feedback(chat_service, messages, cid, Like([1, 0], False))
+    assert box["visible"] is True
+    record_reason(chat_service, feedback_id, "This is useless, terrible answer")
+    rating, reason, sentiment, _ = chat_service.store.feedback()[-1]
+    assert (rating, reason, sentiment) == (-1, "This is useless, terrible answer", "negative")
+    _, box = record_feedback(chat_service, messages, cid, Like(1, True))
+    assert box["visible"] is False and chat_service.store.feedback()[-1][0] == 1

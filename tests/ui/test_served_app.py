@@ -14,13 +14,52 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def served(make_service):
+def served(make_service, settings):
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from chatbot.auth import Accounts
+    from chatbot.storage import SqlStore
+
     service = make_service(handoff_confidence=0.1)
-    app = build_app(service).queue()
+    accounts = Accounts(SqlStore(settings.database_url))
+    accounts.add_user("maria", "staff", "correct horse battery")
     port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/", service
-    app.close()
+    server = uvicorn.Server(uvicorn.Config(build_app(service, accounts), host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(100):
+        try:
+            httpx.get(url + "login", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    yield url, service
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_review_console_is_behind_the_login(served):
+    import httpx
+
+    url, _ = served
+    page = httpx.get(url + "review/", follow_redirects=False, timeout=30)
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=/review/"
+    assert httpx.get(url + "review/config", timeout=30).status_code == 401  # Gradio's own API refuses too
+    with httpx.Client(base_url=url, timeout=30) as browser:
+        wrong = browser.post("/login", data={"name": "maria", "password": "nope", "next": "/review/"})
+        assert wrong.status_code == 401 and "Wrong user name or password" in wrong.text
+        ok = browser.post("/login", data={"name": "maria", "password": "correct horse battery",
+                                          "next": "https://evil.example/"}, follow_redirects=False)  # fmt: skip
+        assert ok.status_code == 303 and ok.headers["location"] == "/review/"  # no open redirect
+        assert "httponly" in ok.headers["set-cookie"].lower() and "samesite=lax" in ok.headers["set-cookie"].lower()
+        assert browser.get("/review/").status_code == 200
+        browser.get("/logout")
+        assert browser.get("/review/", follow_redirects=False).status_code == 303
 
 
 def test_chat_page_is_served_and_answers_with_sources(served, fake_generator):
@@ -36,7 +75,7 @@ def test_chat_page_is_served_and_answers_with_sources(served, fake_generator):
     job = client.submit("How long do refunds take?", [], "", api_name="/chat")
     list(job)  # how many intermediate updates the client sees depends on its polling; streaming itself is
     # asserted on the handler in test_chat_widget.py
-    messages, box = job.result()  # the conversation id is session state, not an output of the API
+    messages, box = job.result()  # the conversation id and last seen message are session state
     assert box == ""
     assert "5 to 10 business days" in str(messages[-1]["content"]) and "Sources" in str(messages[-1]["content"])
     assert service.store.count_conversations() == 1
