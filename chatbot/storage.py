@@ -34,7 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from chatbot.errors import StoreError
-from chatbot.types import Answer, DocumentRecord, Role, Sentiment, Turn
+from chatbot.types import Answer, Decision, DocumentRecord, Role, Sentiment, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -713,6 +713,40 @@ class SqlStore:
             row = session.get(WebSessionRow, token_hash)
             if row is not None:
                 session.delete(row)
+
+    def daily_quality(self) -> list[dict[str, Any]]:
+        """Per day: answers, share handed to a person, feedback count and share positive, customer messages and
+        share negative. For the operator's plots over time."""
+        days: dict[str, dict[str, Any]] = {}
+
+        def day(moment: datetime) -> dict[str, Any]:
+            key = _aware(moment).date().isoformat()
+            return days.setdefault(key, {"day": key, "answers": 0, "handed_off": 0, "feedback": 0, "positive": 0,
+                                         "customer_messages": 0, "negative": 0})  # fmt: skip
+
+        handoffs = {d.value for d in Decision} - {"generated", "extracted", "faq"}
+        with Session(self.engine) as session:
+            for created, role, decision, label in session.execute(
+                select(MessageRow.created_at, MessageRow.role, MessageRow.decision, MessageRow.sentiment_label)
+            ):
+                if role == "assistant":
+                    day(created)["answers"] += 1
+                    day(created)["handed_off"] += decision in handoffs
+                elif role == "user":
+                    day(created)["customer_messages"] += 1
+                    day(created)["negative"] += label == "negative"
+            for created, rating in session.execute(select(FeedbackRow.created_at, FeedbackRow.rating)):
+                day(created)["feedback"] += 1
+                day(created)["positive"] += rating > 0
+        rows = []
+        for stats in sorted(days.values(), key=lambda d: d["day"]):
+            stats["handoff_rate"] = stats["handed_off"] / stats["answers"] if stats["answers"] else None
+            stats["positive_feedback_rate"] = stats["positive"] / stats["feedback"] if stats["feedback"] else None
+            stats["negative_rate"] = (
+                stats["negative"] / stats["customer_messages"] if stats["customer_messages"] else None
+            )
+            rows.append(stats)
+        return rows
 
     def count_conversations(self) -> int:
         """How many conversations are stored."""

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -67,6 +68,7 @@ def run_answers_finetune(
     promote: bool = False,
     force: bool = False,
     progress: bool = True,
+    on_step: Callable[[int, float], None] | None = None,
 ) -> ModelVersion | None:
     """Train a new answer model version and register it.
 
@@ -108,6 +110,7 @@ def run_answers_finetune(
         models_dir=settings.models_dir,
         checkpoint_dir=work / "checkpoint",
         progress=progress,
+        on_step=on_step,
     )
     if not PartialState().is_main_process:
         return None

@@ -10,6 +10,7 @@ import os
 import random
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,6 +62,7 @@ def train_sentiment(
     config: SentimentTrainConfig,
     *,
     progress: bool = True,
+    on_step: Callable[[int, float], None] | None = None,
 ) -> dict:
     """Train on (text, label) pairs, evaluate on held-out pairs, save adapter + head + report in `output_dir`.
 
@@ -123,6 +125,8 @@ def train_sentiment(
         scheduler.step()
         optimizer.zero_grad()
         losses.append(float(out.loss.detach()))
+        if on_step is not None:
+            on_step(step + 1, losses[-1])
         if step % 10 == 0:
             bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
     train_seconds = time.perf_counter() - started
@@ -185,6 +189,7 @@ def run_sentiment_finetune(
     promote: bool = False,
     force: bool = False,
     progress: bool = True,
+    on_step: Callable[[int, float], None] | None = None,
 ) -> ModelVersion:
     """What `chatbot finetune sentiment` does: train on a labelled file, compare with the serving model on the
     same held-out texts, register the new version in the deployment's database, optionally promote it."""
@@ -215,6 +220,7 @@ def run_sentiment_finetune(
         tmp,
         SentimentTrainConfig(base_model=base_model, epochs=epochs, max_steps=max_steps),
         progress=progress,
+        on_step=on_step,
     )
     report["baseline"] = evaluate_classifier(serving_classifier(settings, registry), evaluation)
     report["data"] = {"file": str(data_file), "sha256": hashlib.sha256(data_file.read_bytes()).hexdigest()}

@@ -13,19 +13,26 @@ from fastapi import FastAPI
 from chatbot.auth import Accounts
 from chatbot.review import ReviewDesk
 from chatbot.service import ChatService
+from finetune.background import JobRunner
 from ui.chat_widget import build_chat_page
 from ui.login import add_login_routes, auth_dependency
+from ui.operator_console import OperatorConsole, build_operator_page
 from ui.review_console import build_review_page
 
 # The pages that need a signed-in user, and the role it must have.
-PROTECTED = {"/review": "staff"}
+PROTECTED = {"/review": "staff", "/operator": "operator"}
 
 
 def build_pages(service: ChatService, accounts: Accounts) -> dict[str, gr.Blocks]:
-    """Each page as its own `gr.Blocks`, by path."""
+    """Each page as its own `gr.Blocks`, by path ("/" last: it is the catch-all mount)."""
     chat = build_chat_page(service)
     chat.title = "Help center chat"
-    return {"/review": build_review_page(ReviewDesk(accounts.store), accounts), "/": chat}  # "/" last: a catch-all
+    console = OperatorConsole(service.settings, accounts.store, accounts, service.embedder, JobRunner())
+    return {
+        "/review": build_review_page(ReviewDesk(accounts.store), accounts),
+        "/operator": build_operator_page(console),
+        "/": chat,
+    }
 
 
 def build_app(service: ChatService, accounts: Accounts, *, max_file_size: str = "20mb") -> FastAPI:

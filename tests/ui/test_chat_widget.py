@@ -30,7 +30,7 @@ def test_app_builds_without_launching(chat_service, settings):
     app = build_app(chat_service, accounts)
     assert isinstance(app, FastAPI)
     pages = build_pages(chat_service, accounts)
-    assert set(pages) == {"/", "/review"} and all(isinstance(p, gr.Blocks) for p in pages.values())
+    assert set(pages) == {"/", "/review", "/operator"} and all(isinstance(p, gr.Blocks) for p in pages.values())
     assert pages["/"].title == "Help center chat"
 
 

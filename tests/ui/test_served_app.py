@@ -28,7 +28,9 @@ def served(make_service, settings):
     accounts = Accounts(SqlStore(settings.database_url))
     accounts.add_user("maria", "staff", "correct horse battery")
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(build_app(service, accounts), host="127.0.0.1", port=port, log_level="error"))
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(service, accounts), host="127.0.0.1", port=port, log_level="error")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}/"
@@ -58,6 +60,8 @@ def test_review_console_is_behind_the_login(served):
         assert ok.status_code == 303 and ok.headers["location"] == "/review/"  # no open redirect
         assert "httponly" in ok.headers["set-cookie"].lower() and "samesite=lax" in ok.headers["set-cookie"].lower()
         assert browser.get("/review/").status_code == 200
+        assert browser.get("/operator/", follow_redirects=False).status_code == 303  # staff are not operators
+        assert browser.get("/operator/config").status_code == 401
         browser.get("/logout")
         assert browser.get("/review/", follow_redirects=False).status_code == 303
 

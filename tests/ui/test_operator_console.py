@@ -1,0 +1,81 @@
+import gradio as gr
+import pytest
+
+from chatbot.auth import Accounts
+from chatbot.storage import SqlStore
+from finetune.background import JobRunner
+from ui.login import COOKIE
+from ui.operator_console import OperatorConsole, checked_uploads
+
+
+class FakeRequest:
+    def __init__(self, token=None):
+        self.cookies = {COOKIE: token} if token else {}
+
+
+@pytest.fixture
+def console(settings, fake_embedder):
+    store = SqlStore(settings.database_url)
+    accounts = Accounts(store)
+    accounts.add_user("omar", "operator", "operator passphrase")
+    accounts.add_user("maria", "staff", "staff passphrase")
+    return OperatorConsole(settings, store, accounts, fake_embedder, JobRunner())
+
+
+def test_every_operator_action_refuses_anyone_but_a_signed_in_operator(console):
+    staff = FakeRequest(console.accounts.login("maria", "staff passphrase"))
+    for request in (FakeRequest(), FakeRequest("forged"), staff):
+        with pytest.raises(gr.Error, match="sign in"):
+            console.documents(request)
+        with pytest.raises(gr.Error, match="sign in"):
+            console.promote("x", False, request)
+        with pytest.raises(gr.Error, match="sign in"):
+            console.start_job("answers", None, True, 10, request)
+
+
+def test_operator_uploads_ingests_lists_and_removes_documents(console, tmp_path):
+    request = FakeRequest(console.accounts.login("omar", "operator passphrase"))
+    doc = tmp_path / "gift cards.md"
+    doc.write_text("# Gift cards\n\nGift cards never expire and can be used online and in stores.\n")
+    result = console.ingest([str(doc)], request)
+    assert "1 added" in result
+    table = console.documents(request)
+    assert list(table["Source"]) == ["uploads/gift_cards.md"] and list(table["Title"]) == ["Gift cards"]
+    assert "1 documents removed" in console.remove("uploads/gift_cards.md", request)
+    assert console.documents(request).empty
+
+
+def test_uploads_are_checked_for_type_and_size(tmp_path):
+    script = tmp_path / "evil.exe"
+    script.write_bytes(b"MZ")
+    with pytest.raises(gr.Error, match="evil.exe: files of type .exe"):
+        checked_uploads([str(script)], [".md"])
+    big = tmp_path / "big.md"
+    big.write_bytes(b"x" * (21 * 2**20))
+    with pytest.raises(gr.Error, match="big.md is larger than 20 MB"):
+        checked_uploads([str(big)], [".md"])
+    with pytest.raises(gr.Error, match="at least one file"):
+        checked_uploads([], [".md"])
+
+
+def test_models_tab_promotes_and_rolls_back_with_clear_errors(console):
+    request = FakeRequest(console.accounts.login("omar", "operator passphrase"))
+    assert console.versions(request).empty
+    with pytest.raises(gr.Error, match="no model version named 'nope'"):
+        console.promote("nope", False, request)
+    with pytest.raises(gr.Error, match="no promoted answers model"):
+        console.rollback("answers", request)
+    line, losses = console.job_status(request)
+    assert "No fine-tuning job" in line and losses.empty
+
+
+def test_quality_over_time_counts_handoffs_feedback_and_negative_messages(make_service, console):
+    service = make_service()
+    cid = service.start_conversation()
+    service.ask("What is the capital of Peru?", cid)  # handed off
+    service.ask("This is terrible and useless", cid)  # negative (waiting for staff now)
+    service.add_feedback(cid, -1)
+    request = FakeRequest(console.accounts.login("omar", "operator passphrase"))
+    table = console.quality(request)
+    rates = dict(zip(table["measure"], table["rate"], strict=True))
+    assert rates["hand-off rate"] == 1.0 and rates["positive feedback"] == 0.0 and rates["negative messages"] == 0.5

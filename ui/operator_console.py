@@ -1,0 +1,290 @@
+"""The operator console (`/operator`, operators only): knowledge-base documents, fine-tuning jobs with a live loss
+plot, model versions with their reports (promote, roll back), and quality over time."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from chatbot.auth import Accounts
+from chatbot.config import Settings
+from chatbot.errors import ChatbotError
+from chatbot.kb_admin import ingest_paths, remove_sources
+from chatbot.registry import ModelRegistry
+from chatbot.storage import SqlStore
+from finetune.background import JobRunner
+from knowledge_base.embedder import Embedder
+from ui.review_console import require_user
+
+KB_TYPES = [".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".csv", ".jsonl"]
+TRANSCRIPT_TYPES = [".csv", ".tsv", ".jsonl", ".parquet"]
+MAX_UPLOAD_BYTES = 20 * 2**20
+# Gradio shows a progress bar for a handler with a gr.Progress default; track_tqdm mirrors the ingest's bars.
+TRACK_TQDM = gr.Progress(track_tqdm=True)
+
+
+def checked_uploads(files: list[Any] | None, allowed: list[str]) -> list[Path]:
+    """The uploaded files as paths, refused with the file's name when its type or size is not acceptable."""
+    paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
+    for path in paths:
+        if path.suffix.lower() not in allowed:
+            raise gr.Error(f"{path.name}: files of type {path.suffix or '(none)'} cannot be used here; use {allowed}")
+        if path.stat().st_size > MAX_UPLOAD_BYTES:
+            raise gr.Error(f"{path.name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB")
+    if not paths:
+        raise gr.Error("Choose at least one file first.")
+    return paths
+
+
+class OperatorConsole:
+    """The operator's handlers (plain methods of the deployment's collaborators; the page wires them up)."""
+
+    def __init__(
+        self, settings: Settings, store: SqlStore, accounts: Accounts, embedder: Embedder, jobs: JobRunner
+    ) -> None:
+        self.settings, self.store, self.accounts, self.embedder, self.jobs = settings, store, accounts, embedder, jobs
+        self.registry = ModelRegistry(store)
+
+    def documents(self, request: gr.Request) -> pd.DataFrame:
+        """The knowledge-base documents table."""
+        require_user(self.accounts, request, "operator")
+        rows = [(r.source, r.title, r.kind, r.chunks, f"{when:%Y-%m-%d %H:%M}") for r, when in self.store.documents()]
+        return pd.DataFrame(rows, columns=["Source", "Title", "Kind", "Chunks", "Changed"])
+
+    def ingest(self, files: list[Any] | None, request: gr.Request) -> str:
+        """Copy uploaded documents into the deployment's upload folder and ingest that folder."""
+        require_user(self.accounts, request, "operator")
+        paths = checked_uploads(files, KB_TYPES)
+        folder = self.settings.home / "uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in paths:
+            name = Path(path.name).name.replace(" ", "_")
+            shutil.copyfile(path, folder / name)
+        try:
+            report = ingest_paths(self.settings, [folder], embedder=self.embedder, progress=True)
+        except ChatbotError as err:
+            raise gr.Error(str(err)) from err
+        failures = "".join(f"\n- skipped {source}: {reason}" for source, reason in report.failures.items())
+        return (
+            f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged; "
+            f"{report.chunks_embedded} chunks embedded; {report.documents_total} documents in the knowledge base."
+            + failures
+        )
+
+    def remove(self, source: str, request: gr.Request) -> str:
+        """Remove documents by source (file or folder)."""
+        require_user(self.accounts, request, "operator")
+        try:
+            removed = remove_sources(self.settings, [source.strip()])
+        except ChatbotError as err:
+            raise gr.Error(str(err)) from err
+        return f"{len(removed)} documents removed."
+
+    def versions(self, request: gr.Request) -> pd.DataFrame:
+        """Registered model versions with their scores against the model serving before them."""
+        require_user(self.accounts, request, "operator")
+        rows = []
+        for v in self.registry.list():
+            new, old = v.report.get("eval", {}), v.report.get("baseline", {})
+            metric = "rouge_l" if v.kind == "answers" else "macro_f1"
+            score = f"{new.get(metric, float('nan')):.4f} (was {old.get(metric, float('nan')):.4f})"
+            rows.append((v.name, v.kind, v.status, f"{v.created_at:%Y-%m-%d %H:%M}", f"{metric} {score}"))
+        return pd.DataFrame(rows, columns=["Version", "Kind", "Status", "Created", "Score (serving before)"])
+
+    def report(self, name: str, request: gr.Request) -> str:
+        """The Markdown report of a version (answers) or its scores (sentiment)."""
+        require_user(self.accounts, request, "operator")
+        try:
+            version = self.registry.get(name.strip())
+        except ChatbotError as err:
+            raise gr.Error(str(err)) from err
+        report_md = version.path / "report.md"
+        if report_md.exists():
+            return report_md.read_text(encoding="utf-8").replace("![loss](loss.png)", "")
+        return f"```json\n{version.report.get('eval', {})}\n```"
+
+    def loss_image(self, name: str, request: gr.Request) -> str | None:
+        """The loss curve PNG of a version, if it has one."""
+        require_user(self.accounts, request, "operator")
+        try:
+            path = self.registry.get(name.strip()).path / "loss.png"
+        except ChatbotError:
+            return None
+        return str(path) if path.exists() else None
+
+    def promote(self, name: str, force: bool, request: gr.Request) -> str:
+        """Serve a version (a worse one only with force)."""
+        require_user(self.accounts, request, "operator")
+        try:
+            version = self.registry.promote(name.strip(), force=force)
+        except ChatbotError as err:
+            raise gr.Error(str(err)) from err
+        return f"{version.name} now serves as the {version.kind} model."
+
+    def rollback(self, kind: str, request: gr.Request) -> str:
+        """Go back to the version promoted before (or the shipped default)."""
+        require_user(self.accounts, request, "operator")
+        try:
+            now = self.registry.rollback(kind)
+        except ChatbotError as err:
+            raise gr.Error(str(err)) from err
+        return f"{now.name} serves again." if now else f"The shipped default {kind} model serves again."
+
+    def start_job(
+        self, kind: str, files: list[Any] | None, staff_replies: bool, steps: float, request: gr.Request
+    ) -> str:
+        """Start fine-tuning in the background from an uploaded file and/or the staff replies."""
+        require_user(self.accounts, request, "operator")
+        upload = checked_uploads(files, TRANSCRIPT_TYPES)[0] if files else None
+        if kind == "sentiment" and upload is None:
+            raise gr.Error("Sentiment fine-tuning needs a labelled file (text and label columns).")
+        if upload is None and not staff_replies:
+            raise gr.Error("Upload transcripts or tick 'use staff replies'.")
+        kept = None
+        if upload is not None:
+            folder = self.settings.home / "training-data"
+            folder.mkdir(parents=True, exist_ok=True)
+            kept = folder / Path(upload.name).name
+            shutil.copyfile(upload, kept)
+        settings, max_steps = self.settings, int(steps)
+
+        def work(on_step: Any) -> Any:
+            if kind == "answers":
+                from finetune.answers import AnswerTrainConfig
+                from finetune.jobs import TranscriptSource, run_answers_finetune
+
+                source = TranscriptSource(kept, staff_replies=staff_replies)
+                config = AnswerTrainConfig(max_steps=max_steps)
+                return run_answers_finetune(settings, source, config, progress=False, on_step=on_step)
+            from finetune.sentiment import run_sentiment_finetune
+
+            if kept is None:  # checked above; kept for the type checker's sake
+                raise ChatbotError("sentiment fine-tuning needs a labelled file")
+            return run_sentiment_finetune(settings, kept, max_steps=max_steps, progress=False, on_step=on_step)
+
+        try:
+            self.jobs.start(kind, f"{kept.name if kept else 'staff replies'}, {max_steps} steps", work)
+        except ChatbotError as err:
+            raise gr.Error(str(err)) from err
+        return f"Started {kind} fine-tuning; the loss appears below as it trains."
+
+    def job_status(self, request: gr.Request) -> tuple[str, pd.DataFrame]:
+        """The current job's state and loss curve."""
+        require_user(self.accounts, request, "operator")
+        job = self.jobs.current
+        empty = pd.DataFrame({"step": [], "loss": []})
+        if job is None:
+            return "No fine-tuning job has run since the server started.", empty
+        line = f"**{job.kind}** ({job.description}): {job.state}"
+        if job.version is not None:
+            line += f" → registered **{job.version.name}** (see Models)"
+        if job.error:
+            line += f" → {job.error}"
+        return line, pd.DataFrame(job.losses, columns=["step", "loss"]) if job.losses else empty
+
+    def quality(self, request: gr.Request) -> pd.DataFrame:
+        """Daily hand-off rate, positive feedback rate and share of negative customer messages (long format)."""
+        require_user(self.accounts, request, "operator")
+        rows = []
+        for day in self.store.daily_quality():
+            for name, key in (("hand-off rate", "handoff_rate"), ("positive feedback", "positive_feedback_rate"),
+                              ("negative messages", "negative_rate")):  # fmt: skip
+                if day[key] is not None:
+                    rows.append((day["day"], name, day[key]))
+        return pd.DataFrame(rows, columns=["day", "measure", "rate"])
+
+
+def build_operator_page(console: OperatorConsole) -> gr.Blocks:
+    """The operator console as its own `gr.Blocks`."""
+    with gr.Blocks(title="Operator console") as page:
+        gr.Markdown("## Operator console")
+        who = gr.Markdown()
+        with gr.Tab("Knowledge base"):
+            documents = gr.Dataframe(label="Documents", interactive=False, wrap=True)
+            uploads = gr.File(label=f"Add or update documents ({', '.join(KB_TYPES)})", file_count="multiple",
+                              file_types=KB_TYPES)  # fmt: skip
+            ingest = gr.Button("Ingest", variant="primary")
+            kb_result = gr.Markdown()
+            with gr.Row():
+                source = gr.Textbox(label="Remove by source (file or folder, as listed above)", scale=4)
+                remove = gr.Button("Remove", scale=1)
+        with gr.Tab("Fine-tuning"):
+            with gr.Row():
+                kind = gr.Radio(["answers", "sentiment"], value="answers", label="Model")
+                steps = gr.Number(value=200, minimum=1, maximum=100000, precision=0, label="Optimizer steps")
+                staff = gr.Checkbox(label="Use staff replies since the last version (answers)")
+            transcripts = gr.File(label=f"Transcripts or labelled data ({', '.join(TRANSCRIPT_TYPES)})",
+                                  file_types=TRANSCRIPT_TYPES)  # fmt: skip
+            start = gr.Button("Start fine-tuning", variant="primary")
+            job_line = gr.Markdown()
+            loss = gr.LinePlot(x="step", y="loss", title="Training loss", height=260)
+        with gr.Tab("Models"):
+            versions = gr.Dataframe(label="Versions", interactive=False, wrap=True)
+            with gr.Row():
+                version = gr.Textbox(label="Version", scale=3)
+                force = gr.Checkbox(label="Promote even if it scored worse", scale=1)
+            with gr.Row():
+                show = gr.Button("Show report")
+                promote = gr.Button("Promote", variant="primary")
+                rollback_kind = gr.Radio(["answers", "sentiment"], value="answers", label="Roll back")
+                rollback = gr.Button("Roll back")
+            models_result = gr.Markdown()
+            report = gr.Markdown()
+            curve = gr.Image(label="Loss curve", height=300)
+        with gr.Tab("Quality over time"):
+            quality = gr.LinePlot(x="day", y="rate", color="measure", title="Per day", height=320)
+
+        # Named wrappers: Gradio injects gr.Request by annotation, which bound methods through partial would hide.
+        def signed_in(request: gr.Request) -> str:
+            user = require_user(console.accounts, request, "operator")
+            return f"Signed in as **{user.name}** (operator) · [Review queue](/review/) · [Sign out](/logout)"
+
+        def list_documents(request: gr.Request) -> pd.DataFrame:
+            return console.documents(request)
+
+        def run_ingest(files: list[Any] | None, request: gr.Request, progress: gr.Progress = TRACK_TQDM) -> str:
+            return console.ingest(files, request)
+
+        def run_remove(text: str, request: gr.Request) -> str:
+            return console.remove(text, request)
+
+        def list_versions(request: gr.Request) -> pd.DataFrame:
+            return console.versions(request)
+
+        def show_report(name: str, request: gr.Request) -> tuple[str, str | None]:
+            return console.report(name, request), console.loss_image(name, request)
+
+        def run_promote(name: str, forced: bool, request: gr.Request) -> str:
+            return console.promote(name, forced, request)
+
+        def run_rollback(which: str, request: gr.Request) -> str:
+            return console.rollback(which, request)
+
+        def run_start(which: str, files: Any, use_staff: bool, count: float, request: gr.Request) -> str:
+            return console.start_job(which, files, use_staff, count, request)
+
+        def poll_job(request: gr.Request) -> tuple[str, pd.DataFrame]:
+            return console.job_status(request)
+
+        def show_quality(request: gr.Request) -> pd.DataFrame:
+            return console.quality(request)
+
+        page.load(signed_in, None, who)
+        page.load(list_documents, None, documents)
+        page.load(list_versions, None, versions)
+        page.load(show_quality, None, quality)
+        page.load(poll_job, None, [job_line, loss])
+        ingest.click(run_ingest, uploads, kb_result).then(list_documents, None, documents)
+        remove.click(run_remove, source, kb_result).then(list_documents, None, documents)
+        show.click(show_report, version, [report, curve])
+        promote.click(run_promote, [version, force], models_result).then(list_versions, None, versions)
+        rollback.click(run_rollback, rollback_kind, models_result).then(list_versions, None, versions)
+        start.click(run_start, [kind, transcripts, staff, steps], job_line)
+        timer = gr.Timer(3.0)
+        timer.tick(poll_job, None, [job_line, loss], show_progress="hidden")
+        timer.tick(list_versions, None, versions, show_progress="hidden")
+    return page
