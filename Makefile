@@ -21,7 +21,14 @@ run: $(STAMP)  ## the chat UI on the demo knowledge base, http://127.0.0.1:7860/
 	$(BIN)/chatbot kb ingest --demo
 	$(BIN)/chatbot serve $(ARGS)
 
-test: $(STAMP)  ## every test tier that fits in CI: unit and integration (real default models)
+# Debian's Chromium for the browser tests (Playwright drives it; it cannot download its own browsers here).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null
+
+test: $(STAMP) $(CHROMIUM)  ## every test tier that fits in CI: unit, integration (real default models), browser
 	$(BIN)/python -m pytest -m "not slow"
 
 test-unit: $(STAMP)

@@ -13,11 +13,12 @@ import pandas as pd
 from chatbot.auth import Accounts
 from chatbot.config import Settings
 from chatbot.errors import ChatbotError
-from chatbot.kb_admin import ingest_paths, remove_sources
+from chatbot.kb_admin import ingest_paths, remove_sources, sync_documents
 from chatbot.registry import ModelRegistry
 from chatbot.storage import SqlStore
 from finetune.background import JobRunner
 from knowledge_base.embedder import Embedder
+from knowledge_base.index import KnowledgeIndex
 from ui.review_console import require_user
 
 KB_TYPES = [".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".csv", ".jsonl"]
@@ -52,6 +53,8 @@ class OperatorConsole:
     def documents(self, request: gr.Request) -> pd.DataFrame:
         """The knowledge-base documents table."""
         require_user(self.accounts, request, "operator")
+        if KnowledgeIndex.exists(self.settings.index_dir):
+            sync_documents(self.settings)  # the index is the truth (e.g. ingested before the table existed)
         rows = [(r.source, r.title, r.kind, r.chunks, f"{when:%Y-%m-%d %H:%M}") for r, when in self.store.documents()]
         return pd.DataFrame(rows, columns=["Source", "Title", "Kind", "Chunks", "Changed"])
 

@@ -1,0 +1,131 @@
+"""The whole story in a real browser (headless Chromium driven by Playwright), against the app served on
+loopback: a customer is handed off, staff edit the suggested reply and send it, the customer sees it, an
+operator adds a document and the customer's next question is answered from it with its source.
+
+Screenshots of every page go to test-artifacts/browser/ (not committed): look at them.
+"""
+
+import re
+import shutil
+import socket
+import threading
+import time
+from importlib.util import find_spec
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+
+pytestmark = pytest.mark.skipif(
+    find_spec("playwright") is None or not Path(CHROMIUM).exists(),
+    reason="needs playwright and Debian's chromium (make test installs both)",
+)
+
+
+@pytest.fixture
+def served(make_service, settings):
+    import httpx
+    import uvicorn
+
+    from chatbot.auth import Accounts
+    from chatbot.storage import SqlStore
+    from ui.app import build_app
+
+    service = make_service(handoff_confidence=0.3)
+    accounts = Accounts(SqlStore(settings.database_url))
+    accounts.add_user("maria", "staff", "staff passphrase")
+    accounts.add_user("omar", "operator", "operator passphrase")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(service, accounts), host="127.0.0.1", port=port, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(url + "/login", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    yield url, service
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def sign_in(page, url, path, name, password):
+    page.goto(url + path)
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(re.escape(path)))
+
+
+def ask(page, question):
+    page.locator("textarea").first.fill(question)
+    page.keyboard.press("Enter")
+
+
+def test_handoff_staff_reply_and_a_new_document_in_a_real_browser(served, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, service = served
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        customer = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        customer.goto(url + "/")
+        ask(customer, "Can I pay with Bitcoin?")
+        expect(customer.get_by_text("passing your conversation to a member of our support team")).to_be_visible(
+            timeout=30_000
+        )
+        customer.screenshot(path=ARTIFACTS / "1-customer-handed-off.png", full_page=True)
+
+        staff = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        staff.goto(url + "/review/")
+        assert "/login" in staff.url  # not reachable without signing in
+        sign_in(staff, url, "/review/", "maria", "staff passphrase")
+        row = staff.locator("span.text", has_text="Can I pay with Bitcoin?").first
+        expect(row).to_be_visible(timeout=15_000)
+        staff.screenshot(path=ARTIFACTS / "2-review-queue.png", full_page=True)
+        row.click()
+        reply = staff.get_by_label("Reply to the customer (edit the suggestion or write your own)")
+        expect(reply).not_to_have_value("", timeout=15_000)  # the bot's suggestion is there to edit
+        reply.fill("Hello, Maria here: not yet, but we are adding Bitcoin next month.")
+        staff.get_by_role("button", name="Send reply").click()
+        expect(staff.get_by_text("Sent to the customer.")).to_be_visible(timeout=15_000)
+        staff.screenshot(path=ARTIFACTS / "3-review-reply-sent.png", full_page=True)
+        staff.get_by_role("button", name="Hand back to bot").click()
+        expect(staff.get_by_text("· bot", exact=False)).to_be_visible(timeout=15_000)
+
+        expect(customer.get_by_text("Maria here: not yet")).to_be_visible(timeout=15_000)
+        customer.screenshot(path=ARTIFACTS / "4-customer-sees-staff-reply.png", full_page=True)
+
+        operator = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        sign_in(operator, url, "/operator/", "omar", "operator passphrase")
+        document = tmp_path / "bitcoin.md"
+        document.write_text(
+            "# Paying with Bitcoin\n\nWe accept Bitcoin payments at checkout since this month. "
+            "Bitcoin payments are confirmed within one hour.\n"
+        )
+        with operator.expect_file_chooser() as chooser:
+            operator.get_by_role("button", name="Click to upload or drop files").first.click()
+        chooser.value.set_files(str(document))
+        expect(operator.get_by_text("bitcoin.md").first).to_be_visible(timeout=15_000)  # uploaded
+        operator.get_by_role("button", name="Ingest").click()
+        expect(operator.get_by_text("1 added")).to_be_visible(timeout=60_000)
+        expect(operator.locator("span.text", has_text="uploads/bitcoin.md").first).to_be_visible(timeout=15_000)
+        operator.screenshot(path=ARTIFACTS / "5-operator-ingested.png", full_page=True)
+
+        ask(customer, "Bitcoin payments?")
+        expect(customer.get_by_text("uploads/bitcoin.md")).to_be_visible(timeout=30_000)  # the source is listed
+        customer.screenshot(path=ARTIFACTS / "6-customer-answered-from-new-document.png", full_page=True)
+        browser.close()
+    decided = service.store.drafts()[-1]
+    assert decided.status == "edited"
