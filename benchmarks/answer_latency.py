@@ -43,16 +43,21 @@ def main() -> None:
     service = create_service(settings)
     service.warm_up()
     service.ask("warm-up question about refunds")
-    first, total = [], []
+    first, total, model_first = [], [], []
     for question in QUESTIONS:
         answer = service.ask(question)
         first.append(answer.latency_ms.get("first_token", answer.latency_ms["total"]))
+        if "model_first_token" in answer.latency_ms:
+            model_first.append(answer.latency_ms["model_first_token"])
         total.append(answer.latency_ms["total"])
         print(f"{answer.decision.value:24s} first {first[-1]:7.0f} ms  total {total[-1]:7.0f} ms  {question}")
     print(
         f"\nmachine: {platform.machine()} {os.cpu_count()} cores, torch threads {__import__('torch').get_num_threads()}"
     )
     print(f"median first text {statistics.median(first):.0f} ms, median full answer {statistics.median(total):.0f} ms")
+    if model_first:
+        print(f"median first model token (before the sentence check) {statistics.median(model_first):.0f} ms "
+              f"over {len(model_first)} generated answers")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -233,6 +233,8 @@ class ChatService:
         pending = ""
         try:
             for piece in stream:
+                # The model's own first token; "first_token" is when the customer sees the first (checked) text.
+                latency.setdefault("model_first_token", (time.perf_counter() - started) * 1000)
                 pending += piece
                 # The marker keeps the unfinished tail apart: only complete sentences are checked.
                 *complete, pending = split_sentences(pending + "\x00")
