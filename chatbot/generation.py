@@ -25,6 +25,8 @@ DEFAULT_GENERATOR_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_GENERATOR_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct"
 # Written next to a LoRA adapter by `finetune.answers`: {"base": "default" | hub id | folder}.
 ADAPTER_BASE_FILE = "base.json"
+# Adapters shipped in the package, usable by name as CHATBOT_GENERATOR_MODEL (see their TRAINING.md).
+SHIPPED_ANSWER_ADAPTERS = {"bitext-lora": Path(__file__).parent / "assets" / "answers" / "bitext-lora"}
 
 
 class Generator(Protocol):
@@ -83,11 +85,12 @@ def default_generator_path(models_dir: Path) -> Path:
 
 
 def load_answer_model(ref: str, *, models_dir: Path, dtype: Any = None) -> tuple[Any, Any]:
-    """(model, tokenizer) of an answer model on the CPU: `"default"`, a hub id, a checkpoint folder, or a folder
-    holding a LoRA adapter (with `base.json` naming its base), which is merged into its base's weights."""
+    """(model, tokenizer) of an answer model on the CPU: `"default"`, a shipped adapter's name (`"bitext-lora"`),
+    a hub id, a checkpoint folder, or a folder holding a LoRA adapter (with `base.json` naming its base), which
+    is merged into its base's weights."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    path = default_generator_path(models_dir) if ref == DEFAULT_MODEL else ref
+    path = default_generator_path(models_dir) if ref == DEFAULT_MODEL else str(SHIPPED_ANSWER_ADAPTERS.get(ref, ref))
     try:
         if (Path(path) / "adapter_config.json").exists():
             from peft import PeftModel

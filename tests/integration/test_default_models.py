@@ -93,3 +93,12 @@ def test_assistant_stores_the_sentiment_of_customer_messages(demo_service):
     user = demo_service.store.messages(answer.conversation_id)[0]
     assert user.sentiment is not None and user.sentiment.label == "negative"
     assert demo_service.store.flag_reason(answer.conversation_id) == "negative_sentiment"
+
+
+def test_the_shipped_answer_adapter_loads_on_the_default_model_and_writes(demo_service, demo_home):
+    from chatbot.generation import TransformersGenerator
+
+    models_dir = Settings(home=demo_home).models_dir  # the default model converted once by demo_service
+    generator = TransformersGenerator("bitext-lora", models_dir=models_dir, device="cpu")
+    reply = "".join(generator.stream([{"role": "user", "content": "I want to cancel my order"}], max_new_tokens=12))
+    assert generator.name == "bitext-lora" and reply.strip()
