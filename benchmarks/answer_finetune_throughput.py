@@ -58,7 +58,7 @@ def trainer_run(train, steps: int, batch_size: int, lora_r: int, models_dir: Pat
         per_device_train_batch_size=batch_size,
         max_steps=steps,
         learning_rate=3e-4,
-        warmup_ratio=0.05,
+        warmup_steps=0.05,  # a float below 1 is a ratio of the steps in transformers 5
         lr_scheduler_type="linear",
         logging_steps=max(1, steps // 5),
         save_strategy="no",
