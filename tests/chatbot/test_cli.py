@@ -87,18 +87,17 @@ def test_ask_without_a_knowledge_base_says_what_to_do(tiny_env):
 def test_serve_builds_the_app_and_launches_it(tiny_env, kb_dir, monkeypatch):
     invoke("kb", "ingest", str(kb_dir))
     launched = {}
+    app = object()
 
-    class FakeApp:
-        def queue(self, **kwargs):
-            return self
+    def fake_run(served, **kwargs):
+        launched.update(kwargs, app=served)
 
-        def launch(self, **kwargs):
-            launched.update(kwargs)
-
-    monkeypatch.setattr("ui.app.build_app", lambda service: FakeApp())
+    monkeypatch.setattr("ui.app.build_app", lambda service, accounts: app)
+    monkeypatch.setattr("uvicorn.run", fake_run)
     result = invoke("serve", "--port", "7999", "--host", "127.0.0.1")
     assert result.exit_code == 0, result.output
-    assert launched == {"server_name": "127.0.0.1", "server_port": 7999}
+    assert launched == {"app": app, "host": "127.0.0.1", "port": 7999, "log_level": "warning"}
+    assert "chatbot users add" in result.output  # no staff account yet: the operator is told how to add one
 
 
 def test_ingest_and_remove_keep_the_database_document_list_equal_to_the_index(kb_dir, settings, monkeypatch):
