@@ -7,9 +7,6 @@ Screenshots of every page go to test-artifacts/browser/ (not committed): look at
 
 import re
 import shutil
-import socket
-import threading
-import time
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -27,36 +24,10 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def served(make_service, settings):
-    import httpx
-    import uvicorn
-
-    from chatbot.auth import Accounts
-    from chatbot.storage import SqlStore
-    from ui.app import build_app
-
+def served(make_service, serve_app):
     service = make_service(handoff_confidence=0.3)
-    accounts = Accounts(SqlStore(settings.database_url))
-    accounts.add_user("maria", "staff", "staff passphrase")
-    accounts.add_user("omar", "operator", "operator passphrase")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(build_app(service, accounts), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(url + "/login", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    yield url, service
-    server.should_exit = True
-    thread.join(timeout=10)
+    url, _ = serve_app(service, [("maria", "staff", "staff passphrase"), ("omar", "operator", "operator passphrase")])
+    return url, service
 
 
 def sign_in(page, url, path, name, password):

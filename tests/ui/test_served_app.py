@@ -1,48 +1,13 @@
 """The app served for real on loopback, driven through Gradio's own client (streaming included)."""
 
-import socket
-
 import pytest
-
-from ui.app import build_app
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
-def served(make_service, settings):
-    import threading
-    import time
-
-    import httpx
-    import uvicorn
-
-    from chatbot.auth import Accounts
-    from chatbot.storage import SqlStore
-
+def served(make_service, serve_app):
     service = make_service(handoff_confidence=0.1)
-    accounts = Accounts(SqlStore(settings.database_url))
-    accounts.add_user("maria", "staff", "correct horse battery")
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(build_app(service, accounts), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(100):
-        try:
-            httpx.get(url + "login", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    yield url, service
-    server.should_exit = True
-    thread.join(timeout=10)
+    url, _ = serve_app(service, [("maria", "staff", "correct horse battery")])
+    return url + "/", service
 
 
 def test_review_console_is_behind_the_login(served):
