@@ -301,8 +301,8 @@ class Store(Protocol):
         """Append a message (with the answer's trace for the assistant, the sentiment for a customer's)."""
         ...
 
-    def messages(self, conversation_id: str) -> list[StoredMessage]:
-        """All messages, oldest first."""
+    def messages(self, conversation_id: str, *, after_id: int = 0) -> list[StoredMessage]:
+        """All messages (or those after message `after_id`), oldest first."""
         ...
 
     def history(self, conversation_id: str, limit: int) -> list[Turn]:
@@ -409,11 +409,13 @@ class SqlStore:
             session.flush()
             return row.id
 
-    def messages(self, conversation_id: str) -> list[StoredMessage]:
-        """All messages of a conversation, oldest first."""
+    def messages(self, conversation_id: str, *, after_id: int = 0) -> list[StoredMessage]:
+        """All messages of a conversation (or only those after message `after_id`), oldest first."""
         with Session(self.engine) as session:
             rows = session.scalars(
-                select(MessageRow).where(MessageRow.conversation_id == conversation_id).order_by(MessageRow.id)
+                select(MessageRow)
+                .where(MessageRow.conversation_id == conversation_id, MessageRow.id > after_id)
+                .order_by(MessageRow.id)
             )
             return [
                 StoredMessage(

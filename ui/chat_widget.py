@@ -88,7 +88,8 @@ def poll_staff_replies(service: ChatService, messages: Messages, conversation_id
     changes on the page unless there is one, so a streaming answer is never overwritten."""
     if not conversation_id:
         return gr.skip(), gr.skip()
-    staff = [m for m in service.store.messages(conversation_id) if m.id > seen and m.role == "staff"]
+    # Every open chat page asks every few seconds: only the messages after the last one shown are read.
+    staff = [m for m in service.store.messages(conversation_id, after_id=seen) if m.role == "staff"]
     if not staff:
         return gr.skip(), gr.skip()
     shown = [*messages, *({"role": "assistant", "content": STAFF_LABEL + as_text(m.text)} for m in staff)]
