@@ -64,7 +64,10 @@ class Settings:
     device: str = field(default="auto", metadata={"help": "'auto' (GPU when present), 'cpu', 'cuda', 'cuda:1'..."})
     retrieve_k: int = field(default=10, metadata={"help": "passages retrieved per question"})
     prompt_passages: int = field(default=3, metadata={"help": "passages put in the prompt (the rest is context)"})
-    history_turns: int = field(default=4, metadata={"help": "earlier messages used for the query and the prompt"})
+    history_turns: int = field(
+        default=4,
+        metadata={"help": "earlier customer messages added to the search query; earlier messages in the prompt"},
+    )
     max_new_tokens: int = field(default=160, metadata={"help": "upper bound of generated tokens per answer"})
     handoff_confidence: float = field(
         default=0.42,  # measured on doc2dial vs CLINC150, see benchmarks/RESULTS.md

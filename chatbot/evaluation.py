@@ -167,7 +167,7 @@ def evaluate_answers(
             conversation = service.start_conversation()
             for turn in q.history:
                 store.add_message(conversation, turn.role, turn.content)
-            history = q.history[-settings.history_turns :] if settings.history_turns else []
+            history = q.history[-2 * settings.history_turns :] if settings.history_turns else []  # as the service
             retrieved = service.retriever.retrieve(q.question, history, max(top_k, settings.retrieve_k))
             answer = service.ask(q.question, conversation)
             row = {

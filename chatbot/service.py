@@ -152,7 +152,10 @@ class ChatService:
     def _reply(self, conversation_id: str, message: str) -> PyGenerator[str, None, Answer]:
         started = time.perf_counter()
         settings = self.settings
-        history = self.store.history(conversation_id, settings.history_turns)
+        # The query takes up to `history_turns` earlier *customer* messages; agent turns sit between them, so
+        # twice as many messages are read. The prompt gets the last `history_turns` messages of either side.
+        earlier_turns = self.store.history(conversation_id, 2 * settings.history_turns)
+        history = earlier_turns[-settings.history_turns :] if settings.history_turns else []
         (sentiment,) = self.sentiment.classify([message])
         self.store.add_message(conversation_id, "user", message, sentiment=sentiment)
         earlier = [t.sentiment for t in history if t.role == "user" and t.sentiment is not None]
@@ -169,7 +172,7 @@ class ChatService:
             answer = Answer(REQUESTED_HANDOFF_MESSAGE, Decision.HANDOFF_REQUESTED, confidence=0.0)
             return self._finish(conversation_id, answer, started)
 
-        passages = self.retriever.retrieve(message, history, settings.retrieve_k)
+        passages = self.retriever.retrieve(message, earlier_turns, settings.retrieve_k)
         retrieved = time.perf_counter()
         shown = passages[: settings.prompt_passages]
         confidence = max((p.confidence for p in shown), default=0.0)
