@@ -8,7 +8,7 @@ from pathlib import Path
 from chatbot.config import Settings
 from chatbot.storage import SqlStore
 from knowledge_base.embedder import Embedder
-from knowledge_base.index import KnowledgeIndex
+from knowledge_base.index import KnowledgeIndex, document_records
 from knowledge_base.ingest import IngestReport, ingest, remove
 
 
@@ -18,7 +18,7 @@ def sync_documents(settings: Settings) -> int:
     The index snapshot is written first and atomically; the database follows in one transaction. If a crash
     falls between the two, the next ingest, removal or `kb stats` repairs the database from the index.
     """
-    records = KnowledgeIndex.load(settings.index_dir).document_records()
+    records = document_records(settings.index_dir)
     SqlStore(settings.database_url).sync_documents(records)
     return len(records)
 

@@ -149,18 +149,6 @@ class KnowledgeIndex:
     def __len__(self) -> int:
         return len(self.chunks)
 
-    def document_records(self) -> list[DocumentRecord]:
-        """One record per document in the index: source, title, kind, content hash, number of chunks."""
-        by_source: dict[str, list[Chunk]] = {}
-        for chunk in self.chunks:
-            by_source.setdefault(chunk.source, []).append(chunk)
-        return [
-            DocumentRecord(
-                source, chunks[0].title, chunks[0].kind, self.manifest.documents.get(source, ""), len(chunks)
-            )
-            for source, chunks in sorted(by_source.items())
-        ]
-
     @property
     def dense_type(self) -> str:
         """The FAISS index type in use: "flat" (exact), "hnsw" or "ivf"."""
@@ -216,12 +204,8 @@ class KnowledgeIndex:
         import bm25s
         import faiss
 
-        pointer = index_dir / CURRENT
-        if not pointer.exists():
-            raise IndexNotBuiltError(f"no knowledge base index in {index_dir}; run `chatbot kb ingest PATH` first")
-        snapshot = index_dir / pointer.read_text(encoding="utf-8").strip()
-        manifest_data = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
-        manifest = Manifest(**manifest_data)
+        snapshot = current_snapshot(index_dir)
+        manifest = Manifest(**json.loads((snapshot / "manifest.json").read_text(encoding="utf-8")))
         with (snapshot / "chunks.jsonl").open(encoding="utf-8") as fh:
             chunks = [Chunk(**json.loads(line)) for line in fh]
         vectors = np.load(snapshot / "vectors.npy")
@@ -234,3 +218,29 @@ class KnowledgeIndex:
     def exists(index_dir: Path) -> bool:
         """True when `index_dir` holds a current snapshot."""
         return (index_dir / CURRENT).exists()
+
+
+def current_snapshot(index_dir: Path) -> Path:
+    """The folder of the current snapshot; `IndexNotBuiltError` when there is none."""
+    pointer = index_dir / CURRENT
+    if not pointer.exists():
+        raise IndexNotBuiltError(f"no knowledge base index in {index_dir}; run `chatbot kb ingest PATH` first")
+    return index_dir / pointer.read_text(encoding="utf-8").strip()
+
+
+def document_records(index_dir: Path) -> list[DocumentRecord]:
+    """One record per document of the current snapshot (source, title, kind, content hash, chunks), read from its
+    manifest and chunk list only: no vectors, FAISS or BM25 are loaded."""
+    snapshot = current_snapshot(index_dir)
+    hashes = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8")).get("documents", {})
+    first: dict[str, Chunk] = {}
+    counts: dict[str, int] = {}
+    with (snapshot / "chunks.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            chunk = Chunk(**json.loads(line))
+            first.setdefault(chunk.source, chunk)
+            counts[chunk.source] = counts.get(chunk.source, 0) + 1
+    return [
+        DocumentRecord(source, chunk.title, chunk.kind, hashes.get(source, ""), counts[source])
+        for source, chunk in sorted(first.items())
+    ]
