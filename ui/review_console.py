@@ -15,6 +15,7 @@ import gradio as gr
 from chatbot.auth import Accounts, User
 from chatbot.errors import ChatbotError
 from chatbot.review import ConversationView, ReviewDesk
+from chatbot.storage import StoredMessage
 from ui.chat_widget import as_text
 from ui.login import user_from_request
 
@@ -63,9 +64,9 @@ def queue_rows(desk: ReviewDesk, accounts: Accounts, request: gr.Request) -> tup
     return rows, [e.conversation_id for e in entries]
 
 
-def _transcript(view: ConversationView) -> list[dict[str, str]]:
+def _transcript(messages: list[StoredMessage]) -> list[dict[str, str]]:
     shown = []
-    for m in view.messages:
+    for m in messages:
         if m.role == "user":
             mood = f" · {m.sentiment.label}" if m.sentiment else ""
             shown.append({"role": "user", "content": as_text(m.text) + f"\n\n*customer{mood}*"})
@@ -103,7 +104,7 @@ def _show(desk: ReviewDesk, conversation_id: str) -> tuple[str, list[dict[str, s
         status += f" · with {as_text(view.assigned_to)}"
     draft_text = view.draft.text if view.draft else ""
     draft_id = view.draft.id if view.draft else None
-    return conversation_id, _transcript(view), draft_text, draft_id, _draft_details(view), status
+    return conversation_id, _transcript(view.messages), draft_text, draft_id, _draft_details(view), status
 
 
 def refresh_conversation(
@@ -111,7 +112,8 @@ def refresh_conversation(
 ) -> list[dict[str, str]]:
     """The open conversation's transcript again (new customer messages appear without a reload)."""
     require_user(accounts, request)
-    return _transcript(desk.open(conversation_id)) if conversation_id else []
+    # Every 3 s per open console: only the messages are read, not the draft and status as `open` does.
+    return _transcript(desk.store.messages(conversation_id)) if conversation_id else []
 
 
 def act(
