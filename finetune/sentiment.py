@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -43,6 +44,10 @@ class SentimentTrainConfig:
     max_length: int = field(default=64, metadata={"help": "tokens per text; customer messages are short"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling"})
+    pooling: str = field(
+        default="mean",
+        metadata={"help": "'mean' of the token vectors (what MiniLM was trained for) or 'cls' (the BERT pooler)"},
+    )
     seed: int = field(default=13, metadata={"help": "random seed (data order, initialisation)"})
 
     def __post_init__(self) -> None:
@@ -51,6 +56,8 @@ class SentimentTrainConfig:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.epochs <= 0 and self.max_steps <= 0:
             raise ConfigError(f"epochs must be > 0 (got {self.epochs}) unless max_steps is set")
+        if self.pooling not in ("mean", "cls"):
+            raise ConfigError(f"pooling must be 'mean' or 'cls', got {self.pooling!r}")
         if not 0 < self.learning_rate < 1:
             raise ConfigError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
 
@@ -82,21 +89,37 @@ def train_sentiment(
     accelerator = Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no")
     base = default_base_path() if config.base_model == DEFAULT_MODEL else Path(config.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base,
-        num_labels=len(SENTIMENT_LABELS),
-        id2label=dict(enumerate(SENTIMENT_LABELS)),
-        label2id=label_ids,
-    )
-    lora = LoraConfig(
-        task_type=TaskType.SEQ_CLS,
-        r=config.lora_r,
-        lora_alpha=config.lora_alpha,
-        lora_dropout=0.1,
-        target_modules=["query", "key", "value", "dense"],
-        modules_to_save=["classifier", "pooler"],  # the head is new; the pooler was never trained for it
-    )
-    model = get_peft_model(model, lora)
+    targets = ["query", "key", "value", "dense"]
+    model: Any
+    if config.pooling == "mean":
+        from transformers import AutoModel
+
+        from chatbot.sentiment_model import MeanPooledClassifier
+
+        lora = LoraConfig(
+            task_type=TaskType.FEATURE_EXTRACTION,
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=0.1,
+            target_modules=targets,
+        )
+        model = MeanPooledClassifier(get_peft_model(AutoModel.from_pretrained(base), lora), len(SENTIMENT_LABELS))
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base,
+            num_labels=len(SENTIMENT_LABELS),
+            id2label=dict(enumerate(SENTIMENT_LABELS)),
+            label2id=label_ids,
+        )
+        lora = LoraConfig(
+            task_type=TaskType.SEQ_CLS,
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=0.1,
+            target_modules=targets,
+            modules_to_save=["classifier", "pooler"],  # the head is new; the pooler was never trained for it
+        )
+        model = get_peft_model(model, lora)
 
     order = list(range(len(train)))
     random.Random(config.seed).shuffle(order)
@@ -151,16 +174,20 @@ def train_sentiment(
     }
     output_dir.mkdir(parents=True, exist_ok=True)
     trained = accelerator.unwrap_model(model)
+    adapted = trained.encoder if config.pooling == "mean" else trained
     # The recorded base is the model's name, not a path of the training machine; labels.json says how to load it.
-    trained.peft_config["default"].base_model_name_or_path = (
+    adapted.peft_config["default"].base_model_name_or_path = (
         "sentence-transformers/all-MiniLM-L6-v2" if config.base_model == DEFAULT_MODEL else config.base_model
     )
-    trained.save_pretrained(output_dir)
+    adapted.save_pretrained(output_dir)
+    if config.pooling == "mean":
+        trained.save_head(output_dir)
     (output_dir / "README.md").unlink(
         missing_ok=True
     )  # peft's generic model card; report.json says how this one was made
     (output_dir / LABELS_FILE).write_text(
-        json.dumps({"labels": list(SENTIMENT_LABELS), "base": config.base_model}, indent=1), encoding="utf-8"
+        json.dumps({"labels": list(SENTIMENT_LABELS), "base": config.base_model, "pooling": config.pooling}, indent=1),
+        encoding="utf-8",
     )
     (output_dir / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     logger.info("sentiment model saved to %s: %s", output_dir, report["eval"])

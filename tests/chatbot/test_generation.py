@@ -102,3 +102,19 @@ def test_a_failing_model_reaches_the_reader_as_an_error(tiny_lm_dir, tmp_path):
     generator._model.generate = broken
     with pytest.raises(RuntimeError, match="out of memory"):
         list(generator.stream(MESSAGES, max_new_tokens=3))
+
+
+def test_prompt_lookup_gives_the_same_greedy_reply_as_one_token_at_a_time(tiny_lm_dir, tmp_path):
+    # A prompt that repeats itself, so that lookup finds runs to propose; greedy output must not change.
+    messages = [{"role": "user", "content": "refund refund policy days " * 12}]
+    plain = TransformersGenerator(str(tiny_lm_dir), models_dir=tmp_path, device="cpu", prompt_lookup=0)
+    lookup = TransformersGenerator(str(tiny_lm_dir), models_dir=tmp_path, device="cpu", prompt_lookup=10)
+    expected = "".join(plain.stream(messages, max_new_tokens=24))
+    assert "".join(lookup.stream(messages, max_new_tokens=24)) == expected
+    assert len(lookup._tokenizer(expected, add_special_tokens=False)["input_ids"]) <= 24
+
+
+@pytest.mark.parametrize("kwargs", [{"prompt_lookup": -1}, {"repetition_penalty": 0.9}])
+def test_bad_decoding_settings_are_refused(kwargs, tmp_path):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        TransformersGenerator("default", models_dir=tmp_path, **kwargs)

@@ -133,3 +133,28 @@ def test_sentiment_cli_prints_json_lines(tiny_classifier_dir, monkeypatch, tmp_p
     assert [line["text"] for line in lines] == ["hello there", "first line", "second line"]
     assert all(line["label"] in ("negative", "neutral", "positive") for line in lines)
     assert CliRunner().invoke(cli, ["sentiment"]).exit_code == 2
+
+
+@pytest.mark.parametrize("pooling", ["mean", "cls"])
+def test_both_poolings_train_save_and_load_with_the_same_predictions(tiny_embedder_dir, tmp_path, pooling):
+    import torch
+
+    from chatbot.sentiment import load_sentiment_model
+
+    base = str(tiny_embedder_dir.parent / "raw")
+    cfg = SentimentTrainConfig(base_model=base, max_steps=3, batch_size=8, pooling=pooling)
+    report = train_sentiment(TRAIN, TRAIN[:6], tmp_path / "out", cfg, progress=False)
+    meta = json.loads((tmp_path / "out" / "labels.json").read_text())
+    assert meta["pooling"] == pooling and ((tmp_path / "out" / "head.safetensors").exists() == (pooling == "mean"))
+    model, tokenizer, labels = load_sentiment_model(tmp_path / "out", "cpu")
+    texts = [t for t, _ in TRAIN[:6]]
+    with torch.inference_mode():
+        predicted = model(**tokenizer(texts, padding=True, return_tensors="pt")).logits.argmax(-1).tolist()
+    gold = [labels.index(label) for _, label in TRAIN[:6]]
+    accuracy = sum(p == g for p, g in zip(predicted, gold, strict=True)) / len(gold)
+    assert accuracy == pytest.approx(report["eval"]["accuracy"])  # the saved model is the evaluated one
+
+
+def test_unknown_pooling_is_refused():
+    with pytest.raises(Exception, match="pooling"):
+        SentimentTrainConfig(pooling="max")
