@@ -1,6 +1,6 @@
 """Sentiment: the shipped classifier against VADER on data it was not trained on, plus throughput.
 
-Run: .venv/bin/python benchmarks/sentiment_eval.py [--model DIR] [--throughput-texts 1024]
+Run: .venv/bin/python benchmarks/sentiment_eval.py [--model DIR] [--int8] [--throughput-texts 1024]
 Held-out sets are the exact complements of what finetune/recipes/default_sentiment.py trains on.
 """
 
@@ -46,8 +46,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="default")
     parser.add_argument("--throughput-texts", type=int, default=1024)
+    parser.add_argument("--int8", action="store_true", help="dynamic int8 linear layers (CHATBOT_SENTIMENT_INT8)")
     args = parser.parse_args()
-    classifier = TransformersSentimentClassifier(args.model, device="cpu")
+    classifier = TransformersSentimentClassifier(args.model, device="cpu", int8_on_cpu=args.int8)
     _, tweets, held_out = build(sst2_limit=0, neutral_limit=0)
     sst2 = held_out["sst2"]
 
@@ -79,10 +80,10 @@ def main() -> None:
 
     texts = [t for t, _ in tweets][: args.throughput_texts]
     print(
-        f"throughput on {len(texts)} tweets, {platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}:"
+        f"throughput on {len(texts)} tweets, {platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}, int8 {args.int8}:"
     )
     for batch in (1, 64):
-        timed = TransformersSentimentClassifier(args.model, device="cpu", batch_size=batch)
+        timed = TransformersSentimentClassifier(args.model, device="cpu", batch_size=batch, int8_on_cpu=args.int8)
         timed.classify(texts[:8])
         n = len(texts) if batch > 1 else min(len(texts), 256)
         start = time.perf_counter()

@@ -41,6 +41,13 @@ class Settings:
         default="transformers",
         metadata={"help": "'transformers' (in this process) or 'openai' (an OpenAI-compatible server: vLLM, TGI)"},
     )
+    prompt_lookup_tokens: int = field(
+        default=0,
+        metadata={
+            "help": "prompt-lookup decoding for a lone reply (0: off): speeds up models that copy the passages; "
+            "slowed the default 135M model (it paraphrases) from 2.8 to 3.9 s to the first checked text"
+        },
+    )
     generator_url: str = field(
         default="", metadata={"help": "base URL of the OpenAI-compatible server, e.g. http://localhost:8000/v1"}
     )
@@ -103,6 +110,7 @@ class Settings:
             "prompt_passages": 1 <= self.prompt_passages <= self.retrieve_k,
             "history_turns": self.history_turns >= 0,
             "max_new_tokens": self.max_new_tokens >= 1,
+            "prompt_lookup_tokens": self.prompt_lookup_tokens >= 0,
             "handoff_confidence": 0.0 <= self.handoff_confidence <= 1.0,
             "faq_confidence": 0.0 <= self.faq_confidence <= 1.0,
             "negative_flag_score": 0.0 <= self.negative_flag_score <= 1.0,

@@ -202,7 +202,7 @@ class TransformersGenerator:
         device: str = "auto",
         max_batch: int = 16,
         batch_window: float = 0.02,
-        prompt_lookup: int = 10,
+        prompt_lookup: int = 0,
         repetition_penalty: float = 1.1,
     ) -> None:
         if max_batch < 1:
@@ -312,9 +312,10 @@ class TransformersGenerator:
             def __call__(self, input_ids: Any, scores: Any, **kwargs: object) -> Any:
                 return torch.tensor(streamer.done, device=input_ids.device)
 
-        # A lone reply is decoded with prompt lookup: grounded answers copy runs of words from the passages in
-        # the prompt, and the model checks a guessed run of up to `prompt_lookup` tokens in one forward pass
-        # instead of one pass per token. Greedy output is the same; transformers allows it for one row only.
+        # With `prompt_lookup`, a lone reply is decoded with prompt lookup: a model that copies runs of words from
+        # the passages checks a guessed run of up to `prompt_lookup` tokens in one forward pass instead of one
+        # pass per token. Greedy output is the same; transformers allows it for one row only. Off by default:
+        # the 135M default paraphrases, so the guesses fail and each step costs more (benchmarks/RESULTS.md).
         lookup = {"prompt_lookup_num_tokens": self._prompt_lookup} if len(batch) == 1 and self._prompt_lookup else {}
         try:
             with torch.inference_mode():
@@ -407,14 +408,16 @@ class OpenAICompatibleGenerator:
             raise ModelLoadError(f"the answer server at {self._base_url} failed: {err}") from err
 
 
-def make_generator(backend: str, ref: str, *, models_dir: Path, device: str, url: str = "") -> Generator:
+def make_generator(
+    backend: str, ref: str, *, models_dir: Path, device: str, url: str = "", prompt_lookup: int = 0
+) -> Generator:
     """The generator for a `generator_backend` setting: "transformers" (in this process) or "openai" (a server).
 
     For a server, `ref` is the served model's name; a registered fine-tuned version (a folder) is asked for by its
     folder name, the name to serve its adapter under (vLLM: `--lora-modules NAME=PATH`).
     """
     if backend == "transformers":
-        return TransformersGenerator(ref, models_dir=models_dir, device=device)
+        return TransformersGenerator(ref, models_dir=models_dir, device=device, prompt_lookup=prompt_lookup)
     if backend == "openai":
         if not url:
             raise ModelLoadError(

@@ -337,6 +337,7 @@ def create_service(settings: Settings) -> ChatService:
             models_dir=settings.models_dir,
             device=settings.device,
             url=settings.generator_url,
+            prompt_lookup=settings.prompt_lookup_tokens,
         ),
     )
     sentiment = serving_classifier(settings, registry)

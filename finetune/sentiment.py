@@ -45,8 +45,11 @@ class SentimentTrainConfig:
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling"})
     pooling: str = field(
-        default="mean",
-        metadata={"help": "'mean' of the token vectors (what MiniLM was trained for) or 'cls' (the BERT pooler)"},
+        default="cls",
+        metadata={
+            "help": "'cls' (the BERT pooler, trained with the head) or 'mean' of the token vectors (what MiniLM "
+            "was trained for; 0.596 vs 0.611 TweetEval macro-recall with the default recipe)"
+        },
     )
     seed: int = field(default=13, metadata={"help": "random seed (data order, initialisation)"})
 
