@@ -87,6 +87,13 @@ class Settings:
         default="generative",
         metadata={"help": "'generative' (the answer model writes, each sentence checked) or 'extractive'"},
     )
+    first_text_budget_ms: float = field(
+        default=1200.0,
+        metadata={
+            "help": "checked mode: when the model has produced no supported sentence this long after the message "
+            "arrived, it is stopped and the answer is taken from the passages (0: wait for the model)"
+        },
+    )
     verify_answers: bool = field(
         default=True,
         metadata={"help": "show only generated sentences that a passage supports (off: raw token streaming)"},
@@ -111,6 +118,7 @@ class Settings:
             "history_turns": self.history_turns >= 0,
             "max_new_tokens": self.max_new_tokens >= 1,
             "prompt_lookup_tokens": self.prompt_lookup_tokens >= 0,
+            "first_text_budget_ms": self.first_text_budget_ms >= 0,
             "handoff_confidence": 0.0 <= self.handoff_confidence <= 1.0,
             "faq_confidence": 0.0 <= self.faq_confidence <= 1.0,
             "negative_flag_score": 0.0 <= self.negative_flag_score <= 1.0,

@@ -216,7 +216,9 @@ class ChatService:
         """Stream the model's answer; with `verify_answers`, only sentences that a passage supports.
 
         Verified output streams sentence by sentence. The first unsupported sentence stops the model (it
-        has left the passages); when nothing supported was said, the answer is extracted instead.
+        has left the passages); when nothing supported was said, the answer is extracted instead. So does a
+        model that has said nothing supported within `first_text_budget_ms` of the message: the customer gets
+        the passages' own sentences instead of a longer wait (a fast model answers well inside the budget).
         """
         messages = build_messages(message, passages, history)
         stream = self.generator.stream(messages, max_new_tokens=self.settings.max_new_tokens)
@@ -234,8 +236,13 @@ class ChatService:
 
         said: list[str] = []
         pending = ""
+        budget = self.settings.first_text_budget_ms
         try:
             for piece in stream:
+                if budget and not said and (time.perf_counter() - started) * 1000 > budget:
+                    logger.info("no supported sentence within %.0f ms; answering from the passages", budget)
+                    latency["first_text_budget_hit"] = budget
+                    return self._fallback(message, passages, said, confidence)
                 # The model's own first token; "first_token" is when the customer sees the first (checked) text.
                 latency.setdefault("model_first_token", (time.perf_counter() - started) * 1000)
                 pending += piece

@@ -197,3 +197,45 @@ def test_an_answer_in_another_writing_system_never_reaches_the_customer(make_ser
     fake_generator.enqueue("退款需要五到十个工作日。")
     answer = make_service().ask("How long do refunds take?")
     assert answer.decision is Decision.EXTRACTED and "退款" not in answer.text
+
+
+def test_a_model_too_slow_for_the_first_text_budget_is_stopped_and_the_passages_answer(
+    make_service, fake_generator, monkeypatch
+):
+    import time
+
+    plain_stream = fake_generator.stream
+
+    def slow_stream(messages, *, max_new_tokens):
+        for piece in plain_stream(messages, max_new_tokens=max_new_tokens):
+            time.sleep(0.05)
+            yield piece
+
+    monkeypatch.setattr(fake_generator, "stream", slow_stream)
+    # Supported words, but no sentence end for a long time: nothing could be checked and shown.
+    fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days " * 20)
+    service = make_service(handoff_confidence=0.1, first_text_budget_ms=300)
+    answer = service.ask("How long do refunds take?")
+    assert answer.decision is Decision.EXTRACTED and not answer.handed_off
+    assert answer.latency_ms["first_text_budget_hit"] == 300
+    assert fake_generator.pieces_sent < 20  # the model was stopped at the budget, not run to its token limit
+    quoted = answer.text.rsplit(" [", 1)[0]
+    assert any(quoted in p.chunk.text for p in answer.sources)
+
+
+def test_without_a_budget_a_slow_model_is_waited_for(make_service, fake_generator, monkeypatch):
+    import time
+
+    plain_stream = fake_generator.stream
+
+    def slow_stream(messages, *, max_new_tokens):
+        for piece in plain_stream(messages, max_new_tokens=max_new_tokens):
+            time.sleep(0.02)
+            yield piece
+
+    monkeypatch.setattr(fake_generator, "stream", slow_stream)
+    fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days.")
+    service = make_service(handoff_confidence=0.1, first_text_budget_ms=0)
+    answer = service.ask("How long do refunds take?")
+    assert answer.decision is Decision.GENERATED
+    assert "first_text_budget_hit" not in answer.latency_ms
