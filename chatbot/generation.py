@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -9,6 +10,7 @@ import queue
 import shutil
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.util import find_spec
@@ -178,6 +180,17 @@ class _BatchStreamer:
             self.batch[row].pieces.put(None)
 
 
+_RUNNING: weakref.WeakSet[TransformersGenerator] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_running_generators() -> None:
+    # torch aborts the process ("terminate called without an active exception", exit code 134) when the
+    # interpreter exits while a model thread is inside a forward pass, e.g. after a reply was cut short.
+    for generator in list(_RUNNING):
+        generator.close()
+
+
 class TransformersGenerator:
     """Runs a causal LM in this process: `"default"`, a hub id or a local folder.
 
@@ -223,8 +236,9 @@ class TransformersGenerator:
         self._model: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
-        self._requests: queue.Queue[_Request] = queue.Queue()
+        self._requests: queue.Queue[_Request | None] = queue.Queue()  # None wakes the thread to stop
         self._worker: threading.Thread | None = None
+        self._closed = threading.Event()
 
     def warm_up(self) -> None:
         """Load tokenizer and weights now instead of on the first request."""
@@ -251,9 +265,12 @@ class TransformersGenerator:
         encoded = self._tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)
         request = _Request(list(encoded["input_ids"]), max_new_tokens)
         with self._lock:
+            if self._closed.is_set():
+                raise ModelLoadError(f"answer model {self.name} was closed")
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._work, name="answer-model", daemon=True)
                 self._worker.start()
+                _RUNNING.add(self)
             self._requests.put(request)
         try:
             while True:
@@ -268,6 +285,14 @@ class TransformersGenerator:
         finally:
             request.abandoned.set()  # the reader stopped early (a failed check, a closed page): free the row
 
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the model thread for good: rows being decoded end at their next step; waits up to `timeout` s."""
+        self._closed.set()
+        self._requests.put(None)
+        worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout)
+
     def _work(self) -> None:
         # The only thread that runs the model. It exits after a minute without requests (so that a replaced
         # generator can be freed); stream() starts it again when needed.
@@ -280,13 +305,18 @@ class TransformersGenerator:
                         self._worker = None
                         return
                 continue
+            if first is None or self._closed.is_set():
+                self._worker = None
+                return
             batch = [first]
             deadline = time.monotonic() + self._batch_window
             while len(batch) < self._max_batch:
                 try:
-                    batch.append(self._requests.get(timeout=max(0.0, deadline - time.monotonic())))
+                    item = self._requests.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
+                if item is not None:
+                    batch.append(item)
             live = [r for r in batch if not r.abandoned.is_set()]
             for request in batch:
                 if request.abandoned.is_set():
@@ -307,10 +337,12 @@ class TransformersGenerator:
         eos = model.generation_config.eos_token_id
         stop_ids = set(eos if isinstance(eos, list) else [eos]) | {tokenizer.eos_token_id}
         streamer = _BatchStreamer(tokenizer, batch, stop_ids)
+        closed = self._closed
 
         class RowsDone(StoppingCriteria):
             def __call__(self, input_ids: Any, scores: Any, **kwargs: object) -> Any:
-                return torch.tensor(streamer.done, device=input_ids.device)
+                stop = closed.is_set()
+                return torch.tensor([stop or done for done in streamer.done], device=input_ids.device)
 
         # With `prompt_lookup`, a lone reply is decoded with prompt lookup: a model that copies runs of words from
         # the passages checks a guessed run of up to `prompt_lookup` tokens in one forward pass instead of one

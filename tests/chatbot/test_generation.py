@@ -118,3 +118,15 @@ def test_prompt_lookup_gives_the_same_greedy_reply_as_one_token_at_a_time(tiny_l
 def test_bad_decoding_settings_are_refused(kwargs, tmp_path):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         TransformersGenerator("default", models_dir=tmp_path, **kwargs)
+
+
+def test_close_stops_a_reply_in_progress_and_refuses_new_ones(tiny_lm_dir, tmp_path):
+    generator = TransformersGenerator(str(tiny_lm_dir), models_dir=tmp_path, device="cpu")
+    stream = generator.stream(MESSAGES, max_new_tokens=5000)
+    next(stream)  # the model thread is decoding
+    worker = generator._worker
+    generator.close(timeout=30)
+    assert worker is not None and not worker.is_alive()  # it ended at its next step, not after 5000 tokens
+    assert len(list(stream)) < 5000
+    with pytest.raises(ModelLoadError, match="closed"):
+        list(generator.stream(MESSAGES, max_new_tokens=3))
