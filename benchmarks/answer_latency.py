@@ -57,7 +57,7 @@ def main() -> None:
     print(f"median first text {statistics.median(first):.0f} ms, median full answer {statistics.median(total):.0f} ms")
     if model_first:
         print(f"median first model token (before the sentence check) {statistics.median(model_first):.0f} ms "
-              f"over {len(model_first)} generated answers")  # fmt: skip
+              f"over {len(model_first)} answers the model was asked for")  # fmt: skip
 
 
 if __name__ == "__main__":
