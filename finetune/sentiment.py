@@ -92,20 +92,22 @@ def train_sentiment(
     accelerator = Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no")
     base = default_base_path() if config.base_model == DEFAULT_MODEL else Path(config.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    targets = ["query", "key", "value", "dense"]
+    mean = config.pooling == "mean"
+    lora = LoraConfig(
+        task_type=TaskType.FEATURE_EXTRACTION if mean else TaskType.SEQ_CLS,
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=0.1,
+        target_modules=["query", "key", "value", "dense"],
+        # The [CLS] head is new and the pooler was never trained for it: both are trained in full.
+        modules_to_save=None if mean else ["classifier", "pooler"],
+    )
     model: Any
-    if config.pooling == "mean":
+    if mean:
         from transformers import AutoModel
 
         from chatbot.sentiment_model import MeanPooledClassifier
 
-        lora = LoraConfig(
-            task_type=TaskType.FEATURE_EXTRACTION,
-            r=config.lora_r,
-            lora_alpha=config.lora_alpha,
-            lora_dropout=0.1,
-            target_modules=targets,
-        )
         model = MeanPooledClassifier(get_peft_model(AutoModel.from_pretrained(base), lora), len(SENTIMENT_LABELS))
     else:
         model = AutoModelForSequenceClassification.from_pretrained(
@@ -113,14 +115,6 @@ def train_sentiment(
             num_labels=len(SENTIMENT_LABELS),
             id2label=dict(enumerate(SENTIMENT_LABELS)),
             label2id=label_ids,
-        )
-        lora = LoraConfig(
-            task_type=TaskType.SEQ_CLS,
-            r=config.lora_r,
-            lora_alpha=config.lora_alpha,
-            lora_dropout=0.1,
-            target_modules=targets,
-            modules_to_save=["classifier", "pooler"],  # the head is new; the pooler was never trained for it
         )
         model = get_peft_model(model, lora)
 
@@ -177,13 +171,13 @@ def train_sentiment(
     }
     output_dir.mkdir(parents=True, exist_ok=True)
     trained = accelerator.unwrap_model(model)
-    adapted = trained.encoder if config.pooling == "mean" else trained
+    adapted = trained.encoder if mean else trained
     # The recorded base is the model's name, not a path of the training machine; labels.json says how to load it.
     adapted.peft_config["default"].base_model_name_or_path = (
         "sentence-transformers/all-MiniLM-L6-v2" if config.base_model == DEFAULT_MODEL else config.base_model
     )
     adapted.save_pretrained(output_dir)
-    if config.pooling == "mean":
+    if mean:
         trained.save_head(output_dir)
     (output_dir / "README.md").unlink(
         missing_ok=True

@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -45,10 +46,12 @@ class FakeEmbedder:
 
 
 class FakeGenerator:
-    """Replies with `enqueue()`d texts, word by word, and records every prompt in `history`."""
+    """Replies with `enqueue()`d texts, word by word (`delay` seconds before each), and records every prompt in
+    `history`."""
 
     def __init__(self, name: str = "fake-generator"):
         self.name = name
+        self.delay = 0.0
         self.replies: list[str] = []
         self.history: list[list[dict[str, str]]] = []
         self.pieces_sent = 0
@@ -63,6 +66,7 @@ class FakeGenerator:
         self.history.append(messages)
         reply = self.replies.pop(0) if self.replies else "I do not know."
         for i, word in enumerate(reply.split(" ")[:max_new_tokens]):
+            time.sleep(self.delay)
             self.pieces_sent += 1
             yield word if i == 0 else " " + word
 

@@ -74,12 +74,16 @@ def main() -> None:
     parser.add_argument("--mixed", type=int, default=0, help="request + sentiment phrase examples added")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--max-steps", type=int, default=0)
+    parser.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="see SentimentTrainConfig.pooling")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
     train, evaluation, held_out = build(args.sst2, args.neutral, args.tweet_repeat, args.mixed)
     print(f"train {len(train)}, eval (TweetEval held out) {len(evaluation)}, SST-2 held out {len(held_out['sst2'])}")
     report = train_sentiment(
-        train, evaluation, args.out, SentimentTrainConfig(epochs=args.epochs, max_steps=args.max_steps)
+        train,
+        evaluation,
+        args.out,
+        SentimentTrainConfig(epochs=args.epochs, max_steps=args.max_steps, pooling=args.pooling),
     )
     print(json.dumps(report["eval"], indent=1), report["train_seconds"], "s")
 

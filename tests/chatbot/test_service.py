@@ -199,19 +199,8 @@ def test_an_answer_in_another_writing_system_never_reaches_the_customer(make_ser
     assert answer.decision is Decision.EXTRACTED and "退款" not in answer.text
 
 
-def test_a_model_too_slow_for_the_first_text_budget_is_stopped_and_the_passages_answer(
-    make_service, fake_generator, monkeypatch
-):
-    import time
-
-    plain_stream = fake_generator.stream
-
-    def slow_stream(messages, *, max_new_tokens):
-        for piece in plain_stream(messages, max_new_tokens=max_new_tokens):
-            time.sleep(0.05)
-            yield piece
-
-    monkeypatch.setattr(fake_generator, "stream", slow_stream)
+def test_a_model_too_slow_for_the_first_text_budget_is_stopped_and_the_passages_answer(make_service, fake_generator):
+    fake_generator.delay = 0.05
     # Supported words, but no sentence end for a long time: nothing could be checked and shown.
     fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days " * 20)
     service = make_service(handoff_confidence=0.1, first_text_budget_ms=300)
@@ -223,17 +212,8 @@ def test_a_model_too_slow_for_the_first_text_budget_is_stopped_and_the_passages_
     assert any(quoted in p.chunk.text for p in answer.sources)
 
 
-def test_without_a_budget_a_slow_model_is_waited_for(make_service, fake_generator, monkeypatch):
-    import time
-
-    plain_stream = fake_generator.stream
-
-    def slow_stream(messages, *, max_new_tokens):
-        for piece in plain_stream(messages, max_new_tokens=max_new_tokens):
-            time.sleep(0.02)
-            yield piece
-
-    monkeypatch.setattr(fake_generator, "stream", slow_stream)
+def test_without_a_budget_a_slow_model_is_waited_for(make_service, fake_generator):
+    fake_generator.delay = 0.02
     fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days.")
     service = make_service(handoff_confidence=0.1, first_text_budget_ms=0)
     answer = service.ask("How long do refunds take?")
