@@ -161,14 +161,18 @@ def extractive_answer(
         similarities = similarities + quantity_bonus * has_number
     scores = (1 - passage_weight) * similarities + passage_weight * passage_scores
     best = int(np.argmax(scores))
-    passage = candidates[best][0]
-    # Add the passage's next most relevant sentences, in the passage's own order, while they are nearly as
-    # relevant and the answer stays short: policies often give the rule in one sentence and the number in another.
+    passage, position = candidates[best][0], candidates[best][1]
+    # The sentence that names the topic is often followed by the one that answers ("If you have minimum
+    # coverage, ..." -> "you won't have to pay the fee"): the passage's next sentence comes too. Then the
+    # passage's other sentences that are nearly as relevant, while the answer stays short: policies often give
+    # the rule in one sentence and the number in another.
+    following = [k for k, c in enumerate(candidates) if c[0] == passage and c[1] == position + 1]
     same = sorted((k for k, c in enumerate(candidates) if c[0] == passage), key=lambda k: -similarities[k])
     chosen = [best]
-    for k in same:
+    for k in following + same:
         words = sum(len(candidates[c][2].split()) for c in chosen) + len(candidates[k][2].split())
-        if k != best and 0 < 0.75 * similarities[best] <= similarities[k] and words <= max_words:
+        relevant = k in following or 0 < 0.75 * similarities[best] <= similarities[k]
+        if k not in chosen and relevant and words <= max_words:
             chosen.append(k)
     text = " ".join(candidates[k][2] for k in sorted(chosen, key=lambda k: candidates[k][1]))
     return cite(text if text[-1:] in ".!?" else text + ".", passage + 1)

@@ -85,3 +85,17 @@ def test_quantity_questions_prefer_sentences_with_numbers():
     candidates = candidate_sentences([policy])
     assert extractive_answer(candidates, np.array([0.50, 0.30]), [0.7]).startswith("We send")
     assert "5 to 10" in extractive_answer(candidates, np.array([0.50, 0.30]), [0.7], wants_quantity=True)
+
+
+def test_extractive_answer_brings_the_sentence_after_the_best_one_but_not_unrelated_ones():
+    policy = passage(
+        "If you have the minimum health coverage required by law this year. "
+        "You will not have to pay the fee when you file your taxes. "
+        "Our offices are closed on public holidays across the country."
+    )
+    candidates = candidate_sentences([policy])
+    answer = extractive_answer(candidates, np.array([0.8, 0.2, 0.1]), [0.6])
+    assert answer == (
+        "If you have the minimum health coverage required by law this year. "
+        "You will not have to pay the fee when you file your taxes [1]."
+    )
