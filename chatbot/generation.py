@@ -43,9 +43,19 @@ class Generator(Protocol):
         """Load the model now (idempotent)."""
         ...
 
-    def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Iterator[str]:
-        """Yield the reply in pieces; closing the iterator early stops generation."""
+    def stream(
+        self, messages: list[dict[str, str]], *, max_new_tokens: int, first_piece_by: float | None = None
+    ) -> Iterator[str]:
+        """Yield the reply in pieces; closing the iterator early stops generation.
+
+        With `first_piece_by` (a `time.monotonic()` value), raise `FirstPieceLate` when no piece has come by then
+        and drop the request, so a caller with a latency budget is not held up by a queue or a long prefill.
+        """
         ...
+
+
+class FirstPieceLate(ModelLoadError):
+    """The model gave no first piece by the caller's deadline; the request was dropped."""
 
 
 def default_generator_path(models_dir: Path) -> Path:
@@ -257,8 +267,10 @@ class TransformersGenerator:
             self._tokenizer, self._model = tokenizer, model
             logger.info("answer model %s on %s (%s)", self.name, device, dtype)
 
-    def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Iterator[str]:
-        """Yield the reply in pieces as the model produces them (greedy decoding)."""
+    def stream(
+        self, messages: list[dict[str, str]], *, max_new_tokens: int, first_piece_by: float | None = None
+    ) -> Iterator[str]:
+        """Yield the reply in pieces as the model produces them (greedy decoding); see `Generator.stream`."""
         if max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
         self.warm_up()
@@ -272,16 +284,22 @@ class TransformersGenerator:
                 self._worker.start()
                 _RUNNING.add(self)
             self._requests.put(request)
+        waiting_for_first = first_piece_by is not None
         try:
             while True:
-                item = request.pieces.get(timeout=600)
+                timeout = max(0.0, first_piece_by - time.monotonic()) if waiting_for_first else 600  # type: ignore[operator]  # set when waiting
+                try:
+                    item = request.pieces.get(timeout=timeout)
+                except queue.Empty as err:
+                    if waiting_for_first:
+                        raise FirstPieceLate(f"answer model {self.name} gave no first piece in time") from err
+                    raise ModelLoadError(f"answer model {self.name} produced nothing for 10 minutes") from err
                 if item is None:
                     return
                 if isinstance(item, BaseException):
                     raise item
+                waiting_for_first = False
                 yield item
-        except queue.Empty as err:
-            raise ModelLoadError(f"answer model {self.name} produced nothing for 10 minutes") from err
         finally:
             request.abandoned.set()  # the reader stopped early (a failed check, a closed page): free the row
 
@@ -404,8 +422,13 @@ class OpenAICompatibleGenerator:
         if served and self.name not in served:
             raise ModelLoadError(f"the answer server at {self._base_url} serves {served}, not {self.name!r}")
 
-    def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Iterator[str]:
-        """Yield the reply as the server streams it (greedy: temperature 0); closing the iterator hangs up."""
+    def stream(
+        self, messages: list[dict[str, str]], *, max_new_tokens: int, first_piece_by: float | None = None
+    ) -> Iterator[str]:
+        """Yield the reply as the server streams it (greedy: temperature 0); closing the iterator hangs up.
+
+        `first_piece_by` is checked as the server's data arrives (a blocked read is not cut short).
+        """
         if max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
         import httpx
@@ -434,7 +457,10 @@ class OpenAICompatibleGenerator:
                         return
                     choices = json.loads(data).get("choices") or [{}]
                     piece = (choices[0].get("delta") or {}).get("content")
+                    if first_piece_by is not None and time.monotonic() > first_piece_by:
+                        raise FirstPieceLate(f"the answer server at {self._base_url} gave no first piece in time")
                     if piece:
+                        first_piece_by = None
                         yield piece
         except httpx.HTTPError as err:
             raise ModelLoadError(f"the answer server at {self._base_url} failed: {err}") from err
@@ -505,6 +531,8 @@ class ReloadingGenerator:
                     self._ref, self._current = ref, fresh
         return self._current
 
-    def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Iterator[str]:
-        """Stream from the serving model."""
-        return self.current().stream(messages, max_new_tokens=max_new_tokens)
+    def stream(
+        self, messages: list[dict[str, str]], *, max_new_tokens: int, first_piece_by: float | None = None
+    ) -> Iterator[str]:
+        """Stream from the generator of the model now serving (see `Generator.stream`)."""
+        return self.current().stream(messages, max_new_tokens=max_new_tokens, first_piece_by=first_piece_by)

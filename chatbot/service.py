@@ -10,7 +10,7 @@ from typing import Protocol
 
 from chatbot.config import Settings
 from chatbot.errors import InputError
-from chatbot.generation import Generator
+from chatbot.generation import FirstPieceLate, Generator
 from chatbot.grounding import (
     candidate_sentences,
     cite,
@@ -221,7 +221,13 @@ class ChatService:
         the passages' own sentences instead of a longer wait (a fast model answers well inside the budget).
         """
         messages = build_messages(message, passages, history)
-        stream = self.generator.stream(messages, max_new_tokens=self.settings.max_new_tokens)
+        budget = self.settings.first_text_budget_ms if self.settings.verify_answers else 0.0
+        # The generator drops the request when its first piece would come after the budget (a queue, a long
+        # prefill of many prompts at once): the row is freed and the passages answer.
+        first_piece_by = time.monotonic() + budget / 1000 - (time.perf_counter() - started) if budget else None
+        stream = self.generator.stream(
+            messages, max_new_tokens=self.settings.max_new_tokens, first_piece_by=first_piece_by
+        )
         if not self.settings.verify_answers:
             pieces = []
             for piece in stream:
@@ -236,16 +242,15 @@ class ChatService:
 
         said: list[str] = []
         pending = ""
-        budget = self.settings.first_text_budget_ms
         try:
-            for piece in stream:
-                if budget and not said and (time.perf_counter() - started) * 1000 > budget:
+            for item in _until_late(stream):
+                if item is None or (budget and not said and (time.perf_counter() - started) * 1000 > budget):
                     logger.info("no supported sentence within %.0f ms; answering from the passages", budget)
                     latency["first_text_budget_hit"] = budget
                     return self._fallback(message, passages, said, confidence)
                 # The model's own first token; "first_token" is when the customer sees the first (checked) text.
                 latency.setdefault("model_first_token", (time.perf_counter() - started) * 1000)
-                pending += piece
+                pending += item
                 # The marker keeps the unfinished tail apart: only complete sentences are checked.
                 *complete, pending = split_sentences(pending + "\x00")
                 pending = pending.removesuffix("\x00")
@@ -310,6 +315,14 @@ class ChatService:
         if answer.text:  # nothing is said (or stored) while a person has the conversation
             answer.message_id = self.store.add_message(conversation_id, "assistant", answer.text, answer)
         return answer
+
+
+def _until_late(stream: Iterator[str]) -> Iterator[str | None]:
+    """The stream's pieces, then None instead of a `FirstPieceLate` error."""
+    try:
+        yield from stream
+    except FirstPieceLate:
+        yield None
 
 
 def _drain(generator: PyGenerator[str, None, Answer]) -> Answer:

@@ -46,12 +46,14 @@ class FakeEmbedder:
 
 
 class FakeGenerator:
-    """Replies with `enqueue()`d texts, word by word (`delay` seconds before each), and records every prompt in
+    """Replies with `enqueue()`d texts, word by word (`delay` seconds before each, `first_delay` more before the
+    first; a `first_piece_by` deadline is honoured as the real generator does), and records every prompt in
     `history`."""
 
     def __init__(self, name: str = "fake-generator"):
         self.name = name
         self.delay = 0.0
+        self.first_delay = 0.0  # extra wait before the first piece (a queue, a long prefill)
         self.replies: list[str] = []
         self.history: list[list[dict[str, str]]] = []
         self.pieces_sent = 0
@@ -62,11 +64,19 @@ class FakeGenerator:
     def warm_up(self) -> None:
         pass
 
-    def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Iterator[str]:
+    def stream(
+        self, messages: list[dict[str, str]], *, max_new_tokens: int, first_piece_by: float | None = None
+    ) -> Iterator[str]:
+        from chatbot.generation import FirstPieceLate
+
         self.history.append(messages)
         reply = self.replies.pop(0) if self.replies else "I do not know."
         for i, word in enumerate(reply.split(" ")[:max_new_tokens]):
-            time.sleep(self.delay)
+            wait = self.delay + (self.first_delay if i == 0 else 0.0)
+            if i == 0 and first_piece_by is not None and time.monotonic() + wait > first_piece_by:
+                time.sleep(max(0.0, first_piece_by - time.monotonic()))
+                raise FirstPieceLate("the fake model's first piece is late")
+            time.sleep(wait)
             self.pieces_sent += 1
             yield word if i == 0 else " " + word
 

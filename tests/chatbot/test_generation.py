@@ -130,3 +130,16 @@ def test_close_stops_a_reply_in_progress_and_refuses_new_ones(tiny_lm_dir, tmp_p
     assert len(list(stream)) < 5000
     with pytest.raises(ModelLoadError, match="closed"):
         list(generator.stream(MESSAGES, max_new_tokens=3))
+
+
+def test_a_first_piece_deadline_drops_the_request_and_the_model_serves_the_next(tiny_lm_dir, tmp_path):
+    import time
+
+    from chatbot.generation import FirstPieceLate
+
+    generator = TransformersGenerator(str(tiny_lm_dir), models_dir=tmp_path, device="cpu")
+    generator.warm_up()
+    with pytest.raises(FirstPieceLate):
+        list(generator.stream(MESSAGES, max_new_tokens=5, first_piece_by=time.monotonic() - 1))
+    pieces = list(generator.stream(MESSAGES, max_new_tokens=5, first_piece_by=time.monotonic() + 60))
+    assert 1 <= len(pieces) <= 5

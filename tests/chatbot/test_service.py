@@ -219,3 +219,16 @@ def test_without_a_budget_a_slow_model_is_waited_for(make_service, fake_generato
     answer = service.ask("How long do refunds take?")
     assert answer.decision is Decision.GENERATED
     assert "first_text_budget_hit" not in answer.latency_ms
+
+
+def test_a_model_whose_first_piece_is_late_is_dropped_at_the_budget(make_service, fake_generator):
+    import time
+
+    fake_generator.first_delay = 5.0  # e.g. many prompts prefilled at once ahead of this one
+    fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days.")
+    service = make_service(handoff_confidence=0.1, first_text_budget_ms=300)
+    started = time.perf_counter()
+    answer = service.ask("How long do refunds take?")
+    assert time.perf_counter() - started < 3.0  # answered at the budget, not after the model's 5 s
+    assert answer.decision is Decision.EXTRACTED and answer.latency_ms["first_text_budget_hit"] == 300
+    assert fake_generator.pieces_sent == 0
