@@ -284,21 +284,22 @@ class TransformersGenerator:
                 self._worker.start()
                 _RUNNING.add(self)
             self._requests.put(request)
-        waiting_for_first = first_piece_by is not None
+        deadline = first_piece_by  # None once the first piece has come
         try:
             while True:
-                timeout = max(0.0, first_piece_by - time.monotonic()) if waiting_for_first else 600  # type: ignore[operator]  # set when waiting
                 try:
-                    item = request.pieces.get(timeout=timeout)
+                    item = request.pieces.get(
+                        timeout=600 if deadline is None else max(0.0, deadline - time.monotonic())
+                    )
                 except queue.Empty as err:
-                    if waiting_for_first:
+                    if deadline is not None:
                         raise FirstPieceLate(f"answer model {self.name} gave no first piece in time") from err
                     raise ModelLoadError(f"answer model {self.name} produced nothing for 10 minutes") from err
                 if item is None:
                     return
                 if isinstance(item, BaseException):
                     raise item
-                waiting_for_first = False
+                deadline = None
                 yield item
         finally:
             request.abandoned.set()  # the reader stopped early (a failed check, a closed page): free the row
@@ -324,6 +325,8 @@ class TransformersGenerator:
                         return
                 continue
             if first is None or self._closed.is_set():
+                if first is not None:
+                    first.pieces.put(None)  # asked for just before close(): its reader ends instead of waiting
                 self._worker = None
                 return
             batch = [first]
