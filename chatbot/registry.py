@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from chatbot.config import DEFAULT_MODEL
 from chatbot.errors import InputError
-from chatbot.storage import ModelVersionRow, SqlStore
+from chatbot.schema import ModelVersionRow
+from chatbot.storage import SqlStore
 
 KINDS = ("sentiment", "answers")
 # The score each kind is compared on at promotion, measured for the new and the serving model on the same data.

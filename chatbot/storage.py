@@ -4,224 +4,33 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import (
-    JSON,
-    DateTime,
-    Float,
-    ForeignKey,
-    Integer,
-    String,
-    Text,
-    create_engine,
-    event,
-    func,
-    insert,
-    inspect,
-    select,
-)
-from sqlalchemy import (
-    text as sql_text,
-)
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import create_engine, event, func, insert, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
-from sqlalchemy.sql.schema import ScalarElementColumnDefault
+from sqlalchemy.orm import Session
 
 from chatbot.errors import StoreError
+from chatbot.schema import (
+    MIGRATIONS,
+    Base,
+    ConversationRow,
+    DraftRow,
+    FeedbackRow,
+    KbDocumentRow,
+    MessageRow,
+    MigrationRow,
+    UserRow,
+    WebSessionRow,
+    now,
+)
 from chatbot.types import Answer, Decision, DocumentRecord, Role, Sentiment, Turn
 
 logger = logging.getLogger(__name__)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class ConversationRow(Base):
-    __tablename__ = "conversations"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    # "bot": the assistant answers; "needs_human": waiting for staff (see handoff_reason).
-    status: Mapped[str] = mapped_column(String(32), default="bot")
-    handoff_reason: Mapped[str] = mapped_column(String(64), default="")
-    # Why staff should look although the bot may go on answering (e.g. "negative_sentiment"); "" when none.
-    flag_reason: Mapped[str] = mapped_column(String(64), default="")
-    # The staff member who took the conversation over (status "staff"); "" otherwise.
-    assigned_to: Mapped[str] = mapped_column(String(64), default="")
-
-
-class MessageRow(Base):
-    __tablename__ = "messages"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    role: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str] = mapped_column(Text)
-    decision: Mapped[str] = mapped_column(String(64), default="")
-    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
-    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    model_version: Mapped[str] = mapped_column(String(200), default="")
-    latency_ms: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
-    sentiment_label: Mapped[str] = mapped_column(String(16), default="")
-    sentiment_score: Mapped[float | None] = mapped_column(Float, nullable=True)
-
-
-class ModelVersionRow(Base):
-    __tablename__ = "model_versions"
-
-    name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32), index=True)  # "sentiment" or "answers"
-    path: Mapped[str] = mapped_column(Text)
-    base: Mapped[str] = mapped_column(String(300), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    # "candidate" until promoted; "serving" for the one in use; "retired" after another was promoted;
-    # "rolled_back" when a rollback took it out of service.
-    status: Mapped[str] = mapped_column(String(16), default="candidate")
-    promoted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
-class KbDocumentRow(Base):
-    __tablename__ = "kb_documents"
-
-    source: Mapped[str] = mapped_column(String(500), primary_key=True)
-    title: Mapped[str] = mapped_column(Text, default="")
-    kind: Mapped[str] = mapped_column(String(16), default="article")
-    content_hash: Mapped[str] = mapped_column(String(64))
-    chunks: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-
-
-class UserRow(Base):
-    __tablename__ = "users"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    role: Mapped[str] = mapped_column(String(16))  # "staff" or "operator"
-    password_hash: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-
-
-class WebSessionRow(Base):
-    __tablename__ = "web_sessions"
-
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie's token
-    user_name: Mapped[str] = mapped_column(ForeignKey("users.name", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class DraftRow(Base):
-    __tablename__ = "drafts"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    text: Mapped[str] = mapped_column(Text)
-    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    confidence: Mapped[float] = mapped_column(Float, default=0.0)
-    decision: Mapped[str] = mapped_column(String(64), default="")
-    # "pending" until a person decides: "approved", "edited", "rejected"; "written" when staff wrote their own.
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    final_text: Mapped[str] = mapped_column(Text, default="")
-    decided_by: Mapped[str] = mapped_column(String(64), default="")
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-
-
-class FeedbackRow(Base):
-    __tablename__ = "feedback"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
-    message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    rating: Mapped[int] = mapped_column(Integer)  # +1 helpful, -1 not helpful
-    answer: Mapped[str] = mapped_column(Text, default="")  # the start of the answer the rating is about
-    reason: Mapped[str] = mapped_column(Text, default="")
-    sentiment_label: Mapped[str] = mapped_column(String(16), default="")
-    sentiment_score: Mapped[float | None] = mapped_column(Float, nullable=True)
-
-
-class MigrationRow(Base):
-    __tablename__ = "_migrations"
-
-    name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-
-
-# Named migrations, applied in order and recorded in `_migrations`. Never edit one that has shipped: add the next.
-def m001_conversations_messages(conn: Connection) -> None:
-    """Conversations and their messages."""
-    Base.metadata.create_all(conn, tables=[Base.metadata.tables["conversations"], Base.metadata.tables["messages"]])
-
-
-def m002_model_versions(conn: Connection) -> None:
-    """Registered fine-tuned models and which one serves."""
-    Base.metadata.create_all(conn, tables=[Base.metadata.tables["model_versions"]])
-
-
-def m003_sentiment_and_flags(conn: Connection) -> None:
-    """Sentiment of each message and a staff flag per conversation, for databases made before they existed."""
-    add_missing_columns(conn, "messages")
-    add_missing_columns(conn, "conversations")
-
-
-def m004_kb_documents(conn: Connection) -> None:
-    """The knowledge-base documents, mirrored from the index manifest after every ingest and removal."""
-    Base.metadata.create_all(conn, tables=[Base.metadata.tables["kb_documents"]])
-
-
-def m005_staff(conn: Connection) -> None:
-    """Staff and operator accounts, login sessions, suggested replies with staff decisions, customer feedback."""
-    tables = ("users", "web_sessions", "drafts", "feedback")
-    Base.metadata.create_all(conn, tables=[Base.metadata.tables[t] for t in tables])
-    add_missing_columns(conn, "conversations")
-
-
-MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
-    ("m001_conversations_messages", m001_conversations_messages),
-    ("m002_model_versions", m002_model_versions),
-    ("m003_sentiment_and_flags", m003_sentiment_and_flags),
-    ("m004_kb_documents", m004_kb_documents),
-    ("m005_staff", m005_staff),
-]
-
-
-def add_missing_columns(conn: Connection, table_name: str) -> list[str]:
-    """Add the columns the model declares but the table lacks (nullable, so existing rows stay valid).
-
-    m001 creates tables as the models are today, so a migration that adds columns must not fail where they
-    exist already: this is how it stays correct on old and new databases alike.
-    """
-    table = Base.metadata.tables[table_name]
-    present = {c["name"] for c in inspect(conn).get_columns(table_name)}
-    added = []
-    for column in table.columns:
-        if column.name not in present:
-            kind = column.type.compile(dialect=conn.dialect)
-            default = column.default.arg if isinstance(column.default, ScalarElementColumnDefault) else None
-            clause = (
-                ""
-                if default is None
-                else f" DEFAULT {default!r}"
-                if isinstance(default, str)
-                else f" DEFAULT {default}"
-            )
-            conn.execute(sql_text(f'ALTER TABLE {table_name} ADD COLUMN "{column.name}" {kind}{clause}'))
-            added.append(column.name)
-    return added
 
 
 @dataclass(frozen=True)
@@ -366,7 +175,7 @@ class SqlStore:
             for name, migration in MIGRATIONS:
                 if name not in done:
                     migration(conn)
-                    conn.execute(insert(MigrationRow).values(name=name, applied_at=_now()))
+                    conn.execute(insert(MigrationRow).values(name=name, applied_at=now()))
                     applied.append(name)
         if applied:
             logger.info("applied migrations: %s", ", ".join(applied))
@@ -404,7 +213,7 @@ class SqlStore:
             row.sources = _sources(answer)
         with Session(self.engine) as session, session.begin():
             conversation = _conversation(session, conversation_id)
-            conversation.updated_at = _now()
+            conversation.updated_at = now()
             session.add(row)
             session.flush()
             return row.id
@@ -491,7 +300,7 @@ class SqlStore:
                         doc.content_hash,
                         doc.chunks,
                     )
-                    row.updated_at = _now()
+                    row.updated_at = now()
                 else:
                     wanted.pop(row.source)
             for doc in wanted.values():
@@ -558,7 +367,7 @@ class SqlStore:
             row = session.get(DraftRow, draft_id)
             if row is None:
                 raise StoreError(f"no draft with id {draft_id}")
-            row.status, row.final_text, row.decided_by, row.decided_at = status, final_text, user, _now()
+            row.status, row.final_text, row.decided_by, row.decided_at = status, final_text, user, now()
 
     def record_staff_reply(self, conversation_id: str, text: str, *, user: str) -> int:
         """A reply written by staff with no draft behind it: kept as a "written" decision for training."""
@@ -566,7 +375,7 @@ class SqlStore:
             _conversation(session, conversation_id)
             row = DraftRow(
                 conversation_id=conversation_id, text="", status="written", final_text=text, decided_by=user,
-                decided_at=_now(),
+                decided_at=now(),
             )  # fmt: skip
             session.add(row)
             session.flush()
@@ -703,7 +512,7 @@ class SqlStore:
             row = session.get(WebSessionRow, token_hash)
             if row is None:
                 return None
-            if _aware(row.expires_at) <= _now():
+            if _aware(row.expires_at) <= now():
                 session.delete(row)
                 return None
             user = session.get(UserRow, row.user_name)

@@ -70,10 +70,14 @@ def test_an_adapter_folder_without_its_base_is_a_clear_error(tmp_path):
 
 
 def test_concurrent_replies_are_decoded_together_and_each_reader_gets_its_own(tiny_lm_dir, tmp_path):
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    generator = TransformersGenerator(str(tiny_lm_dir), models_dir=tmp_path, device="cpu", batch_window=0.2)
+    # All eight readers ask at the same moment and the window is generous: a busy CI machine that schedules a
+    # thread late must not turn this into a timing test.
+    generator = TransformersGenerator(str(tiny_lm_dir), models_dir=tmp_path, device="cpu", batch_window=1.0)
     generator.warm_up()
+    start = threading.Barrier(8)
     calls = []
     real_generate = generator._model.generate
 
@@ -82,11 +86,14 @@ def test_concurrent_replies_are_decoded_together_and_each_reader_gets_its_own(ti
         return real_generate(**kwargs)
 
     generator._model.generate = counting_generate
+
+    def ask(messages: list[dict]) -> list[str]:
+        start.wait()
+        return list(generator.stream(messages, max_new_tokens=4 + len(messages[0]["content"]) % 3))
+
     prompts = [[{"role": "user", "content": " ".join(["refunds"] * (i + 1))}] for i in range(8)]
     with ThreadPoolExecutor(8) as pool:
-        replies = list(
-            pool.map(lambda m: list(generator.stream(m, max_new_tokens=4 + len(m[0]["content"]) % 3)), prompts)
-        )
+        replies = list(pool.map(ask, prompts))
     assert len(replies) == 8 and all(1 <= len(r) <= 6 for r in replies)
     assert sum(calls) == 8 and len(calls) < 8  # batched: fewer generate() calls than replies
     assert max(calls) > 1
