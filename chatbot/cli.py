@@ -150,6 +150,7 @@ def kb_stats(settings: Settings) -> None:
         chatbot kb stats
     """
     from chatbot.kb_admin import sync_documents
+    from chatbot.service import handoff_threshold
     from knowledge_base.index import KnowledgeIndex
 
     index = KnowledgeIndex.load(settings.index_dir)
@@ -161,6 +162,10 @@ def kb_stats(settings: Settings) -> None:
     click.echo(f"documents:  {len(sources) - faq} articles, {faq} FAQ entries")
     click.echo(f"chunks:     {len(index)} (about {index.manifest.chunk_words} words each)")
     click.echo(f"vectors:    FAISS {index.dense_type} (requested: {index.manifest.dense_index})")
+    ceiling = index.manifest.offtopic_ceiling
+    threshold = handoff_threshold(settings, ceiling)
+    measured = "not measured yet: ingest again" if ceiling is None else f"off-topic requests reach {ceiling:.2f}"
+    click.echo(f"hand-off:   below confidence {threshold:.2f} ({measured}; setting {settings.handoff_confidence})")
 
 
 @cli.command()

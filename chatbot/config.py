@@ -80,6 +80,13 @@ class Settings:
         default=0.42,  # measured on doc2dial vs CLINC150, see benchmarks/RESULTS.md
         metadata={"help": "below this retrieval confidence the bot hands over instead of answering"},
     )
+    handoff_auto: bool = field(
+        default=True,
+        metadata={
+            "help": "lower handoff_confidence to the highest confidence that clearly off-topic requests reach on "
+            "this knowledge base (measured at ingest; not below 0.3): KBs of short texts score every question lower"
+        },
+    )
     faq_confidence: float = field(
         default=0.80, metadata={"help": "a FAQ entry this close to the question is answered with its curated answer"}
     )

@@ -25,7 +25,9 @@ REQUESTED_HANDOFF_MESSAGE = (
 )
 
 _HUMAN_REQUEST = re.compile(
-    r"\b(talk|speak|chat|connect|transfer|put)\b.{0,30}\b(human|person|agent|someone|representative|operator)\b"
+    # "contact my insurance agent" is about the customer's own agent, not ours: no "my" in between.
+    r"\b(talk|speak|chat|connect|contact|transfer|put)(s|ing|ting|ed)?\b(?:(?!\bmy\b).){0,30}"
+    r"\b(human|person|agent|someone|somebody|representative|operator|staff)\b"
     r"|^\W*(human|agent|representative|operator|real person)\W*(please)?\W*$"
     r"|\b(human|real person|live agent|customer service agent)\s*,?\s*please\b",
     re.IGNORECASE,

@@ -78,6 +78,11 @@ class HybridRetriever:
         self.history_turns = history_turns
         self.candidates = candidates
 
+    def offtopic_ceiling(self) -> float | None:
+        """The highest confidence clearly off-topic requests reach on the current knowledge base (None: not
+        measured, for indexes built by older versions until the next ingest)."""
+        return self.index.get().manifest.offtopic_ceiling
+
     def retrieve(self, question: str, history: list[Turn], k: int) -> list[Passage]:
         """The `k` best passages for `question` in the context of `history` (oldest turn first)."""
         if k < 1:

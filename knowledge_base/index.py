@@ -92,6 +92,9 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     documents: dict[str, str] = field(default_factory=dict)  # source -> content hash
     dense_index: str = "auto"  # the requested FAISS index type (see DENSE_TYPES); not a reason to re-embed
+    # The highest cosine between a chunk and the off-topic requests of `knowledge_base/offtopic_requests.txt`
+    # (see `ingest.offtopic_ceiling`); None for indexes built before it was measured.
+    offtopic_ceiling: float | None = None
 
     def compatible_with(self, other: Manifest) -> bool:
         """True when vectors and chunks of `other` can be reused in an index built like `self`."""

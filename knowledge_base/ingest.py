@@ -19,6 +19,22 @@ from knowledge_base.loaders import load_paths
 logger = logging.getLogger(__name__)
 
 EMBED_BATCH = 256  # chunks per progress step; the embedder batches further inside
+OFFTOPIC_REQUESTS = Path(__file__).parent / "offtopic_requests.txt"
+
+
+def offtopic_ceiling(embedder: Embedder, vectors: np.ndarray) -> float | None:
+    """The highest cosine between any chunk and the everyday requests no support knowledge base answers
+    (weather, jokes, recipes: `offtopic_requests.txt`, written for this project); None for an empty index.
+
+    A question must match the knowledge base better than these do before it is answered. How well text matches
+    depends on the knowledge base (its chunk length, its wording), so the hand-off threshold is measured per
+    knowledge base instead of fixed: e.g. 0.34 on a KB of short customer-service answers, 0.50 on doc2dial's
+    government pages (benchmarks/RESULTS.md).
+    """
+    if not len(vectors):
+        return None
+    requests = [line.strip() for line in OFFTOPIC_REQUESTS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return round(float((vectors @ embedder.embed(requests).T).max()), 4)
 
 
 @dataclass
@@ -136,9 +152,11 @@ def ingest(
 
     changed = bool(report.added or report.updated or report.removed) or old is None
     changed = changed or (old is not None and old.manifest.dense_index != dense_index)
+    changed = changed or (old is not None and old.manifest.offtopic_ceiling is None and len(old.chunks) > 0)
     if changed:
         all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, manifest.dimension), np.float32)
-        final = Manifest(**{**manifest.__dict__, "documents": final_hashes})
+        ceiling = offtopic_ceiling(embedder, all_vectors)
+        final = Manifest(**{**manifest.__dict__, "documents": final_hashes, "offtopic_ceiling": ceiling})
         KnowledgeIndex.build(final, chunks, all_vectors).save(index_dir)
     report.chunks_total = len(chunks)
     report.documents_total = len(final_hashes)
@@ -163,6 +181,8 @@ def remove(sources: list[str], *, index_dir: Path) -> list[str]:
         raise InputError(f"no document in the knowledge base matches {', '.join(map(repr, unknown))}")
     removed = [d for d in documents if any(matches(d, s) for s in sources)]
     rows = [i for i, c in enumerate(index.chunks) if c.source not in removed]
+    # The off-topic ceiling is kept: fewer chunks can only lower it, so the kept value hands off a little more
+    # often until the next ingest measures it again.
     manifest = Manifest(
         **{**index.manifest.__dict__, "documents": {d: h for d, h in documents.items() if d not in removed}}
     )

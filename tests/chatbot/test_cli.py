@@ -35,6 +35,7 @@ def test_ingest_then_stats(tiny_env, kb_dir, chatbot_home):
     assert "0 added, 0 updated, 3 unchanged, 0 removed; 0 chunks embedded" in again.output
     stats = invoke("kb", "stats")
     assert "2 articles, 1 FAQ entries" in stats.output and str(chatbot_home) in stats.output
+    assert "hand-off:   below confidence" in stats.output and "off-topic requests reach" in stats.output
 
 
 def test_remove(tiny_env, kb_dir):

@@ -13,6 +13,9 @@ def passage(text, title="Refunds"):
     [
         "agent",
         "Human please",
+        "help me talking with a person",
+        "I need to contact a live agent",
+        "can you help me speaking to an operator?",
         "can I talk to a human?",
         "I want to speak with someone",
         "Connect me to an agent",
@@ -31,6 +34,8 @@ def test_requests_for_a_person(message):
         "My agent said the parcel was late",
         "Is a person needed to sign for delivery?",
         "human resources address",
+        "Can I speak at the hearing myself?",
+        "all I had to do is to contact my insurance agent, right?",
     ],
 )
 def test_ordinary_questions_are_not_requests_for_a_person(message):

@@ -232,3 +232,27 @@ def test_a_model_whose_first_piece_is_late_is_dropped_at_the_budget(make_service
     assert time.perf_counter() - started < 3.0  # answered at the budget, not after the model's 5 s
     assert answer.decision is Decision.EXTRACTED and answer.latency_ms["first_text_budget_hit"] == 300
     assert fake_generator.pieces_sent == 0
+
+
+def test_the_handoff_threshold_follows_what_off_topic_requests_reach_on_the_knowledge_base(settings):
+    from dataclasses import replace
+
+    from chatbot.service import MIN_AUTO_HANDOFF, handoff_threshold
+
+    fixed = replace(settings, handoff_confidence=0.42, handoff_auto=True)
+    assert handoff_threshold(fixed, 0.34) == 0.34  # a KB whose texts match every question less well
+    assert handoff_threshold(fixed, 0.50) == 0.42  # never above the setting
+    assert handoff_threshold(fixed, 0.05) == MIN_AUTO_HANDOFF
+    assert handoff_threshold(fixed, None) == 0.42  # an index from before the measurement
+    assert handoff_threshold(replace(fixed, handoff_auto=False), 0.34) == 0.42
+
+
+def test_a_question_the_knowledge_base_matches_better_than_off_topic_requests_is_answered(make_service):
+    question = "How long do refunds take?"
+    strict = make_service(handoff_confidence=0.99, handoff_auto=False)
+    assert strict.ask(question).decision is Decision.HANDOFF_LOW_CONFIDENCE
+    service = make_service(handoff_confidence=0.99, answer_mode="extractive")
+    service.retriever.offtopic_ceiling = lambda: 0.2  # off-topic requests come nowhere near this KB
+    confidence = max(p.confidence for p in service.retriever.retrieve(question, [], 3))
+    assert confidence >= 0.3
+    assert service.ask(question).decision is Decision.EXTRACTED

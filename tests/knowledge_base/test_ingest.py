@@ -109,3 +109,25 @@ def test_remove_a_file_or_a_folder(kb_dir, tmp_path, fake_embedder):
     assert len(KnowledgeIndex.load(tmp_path / "index")) == 0
     report = run([kb_dir], tmp_path / "index", fake_embedder)  # an emptied index can be filled again
     assert report.documents_total == 3
+
+
+def test_ingest_measures_how_close_off_topic_requests_come_to_the_knowledge_base(kb_dir, tmp_path, fake_embedder):
+    from dataclasses import replace
+
+    from knowledge_base.ingest import OFFTOPIC_REQUESTS
+
+    run([kb_dir], tmp_path / "index", fake_embedder)
+    index = KnowledgeIndex.load(tmp_path / "index")
+    requests = [line for line in OFFTOPIC_REQUESTS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(requests) >= 100
+    expected = float((index.vectors @ fake_embedder.embed(requests).T).max())
+    assert index.manifest.offtopic_ceiling == pytest.approx(expected, abs=1e-4)
+
+    # An index built before the ceiling was measured gets it at the next ingest, without re-embedding a chunk.
+    KnowledgeIndex.build(replace(index.manifest, offtopic_ceiling=None), index.chunks, index.vectors).save(
+        tmp_path / "index"
+    )
+    assert KnowledgeIndex.load(tmp_path / "index").manifest.offtopic_ceiling is None
+    report = run([kb_dir], tmp_path / "index", fake_embedder)
+    assert report.chunks_embedded == 0
+    assert KnowledgeIndex.load(tmp_path / "index").manifest.offtopic_ceiling == pytest.approx(expected, abs=1e-4)
