@@ -49,6 +49,7 @@ class IngestReport:
     chunks_embedded: int = 0
     chunks_total: int = 0
     documents_total: int = 0
+    offtopic_ceiling: float | None = None  # see `offtopic_ceiling`; sets the hand-off threshold
 
 
 def source_file(source: str) -> str:
@@ -158,6 +159,9 @@ def ingest(
         ceiling = offtopic_ceiling(embedder, all_vectors)
         final = Manifest(**{**manifest.__dict__, "documents": final_hashes, "offtopic_ceiling": ceiling})
         KnowledgeIndex.build(final, chunks, all_vectors).save(index_dir)
+        report.offtopic_ceiling = ceiling
+    elif old is not None:
+        report.offtopic_ceiling = old.manifest.offtopic_ceiling
     report.chunks_total = len(chunks)
     report.documents_total = len(final_hashes)
     return report

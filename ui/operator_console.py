@@ -15,6 +15,7 @@ from chatbot.config import Settings
 from chatbot.errors import ChatbotError
 from chatbot.kb_admin import ingest_paths, remove_sources, sync_documents
 from chatbot.registry import ModelRegistry
+from chatbot.service import handoff_threshold
 from chatbot.storage import SqlStore
 from finetune.background import JobRunner
 from knowledge_base.embedder import Embedder
@@ -72,10 +73,11 @@ class OperatorConsole:
         except ChatbotError as err:
             raise gr.Error(str(err)) from err
         failures = "".join(f"\n- skipped {source}: {reason}" for source, reason in report.failures.items())
+        threshold = handoff_threshold(self.settings, report.offtopic_ceiling)
         return (
             f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged; "
-            f"{report.chunks_embedded} chunks embedded; {report.documents_total} documents in the knowledge base."
-            + failures
+            f"{report.chunks_embedded} chunks embedded; {report.documents_total} documents in the knowledge base. "
+            f"The bot hands over below retrieval confidence {threshold:.2f}." + failures
         )
 
     def remove(self, source: str, request: gr.Request) -> str:

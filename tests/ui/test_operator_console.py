@@ -38,7 +38,7 @@ def test_operator_uploads_ingests_lists_and_removes_documents(console, tmp_path)
     doc = tmp_path / "gift cards.md"
     doc.write_text("# Gift cards\n\nGift cards never expire and can be used online and in stores.\n")
     result = console.ingest([str(doc)], request)
-    assert "1 added" in result
+    assert "1 added" in result and "hands over below retrieval confidence" in result
     table = console.documents(request)
     assert list(table["Source"]) == ["uploads/gift_cards.md"] and list(table["Title"]) == ["Gift cards"]
     assert "1 documents removed" in console.remove("uploads/gift_cards.md", request)
