@@ -4,8 +4,10 @@ put to it. Short, often misspelt customer messages against procedural answers: u
 pages, and what a shop's chat widget gets.
 
 Run: .venv/bin/python benchmarks/bitext_sets.py --out /tmp/bx [--limit 300]
-writes /tmp/bx/kb/<intent>.md (27 articles) and /tmp/bx/bitext.jsonl (customer messages of other rows, the
-article of their intent as reference; `intent` kept, so that requests for a person can be told apart). Then:
+writes /tmp/bx/kb/<intent>.md (27 articles), /tmp/bx/bitext.jsonl (customer messages of other rows, the
+article of their intent as reference; `intent` kept, so that requests for a person can be told apart) and
+/tmp/bx/faq/faq.csv (the same answers as a FAQ: one customer message per intent, not among the questions, as
+the FAQ question; for the FAQ-match threshold). Then:
     CHATBOT_HOME=/tmp/bxhome chatbot kb ingest /tmp/bx/kb
     CHATBOT_HOME=/tmp/bxhome chatbot eval answers --questions /tmp/bx/bitext.jsonl --out bx.jsonl --no-generate
     CHATBOT_HOME=/tmp/bxhome chatbot eval answers --questions /tmp/d2d/clinc.jsonl --out bx_clinc.jsonl --no-generate
@@ -50,7 +52,20 @@ def main() -> None:
             question = {"id": f"bx-{i}", "question": row["instruction"], "reference": articles[row["intent"]],
                         "answerable": True, "intent": row["intent"]}  # fmt: skip
             fh.write(json.dumps(question) + "\n")
+    write_faq(args.out / "faq", by_intent, {r["instruction"] for r in asked})
     print(f"{len(articles)} articles in {args.out / 'kb'}; {len(asked)} questions in {args.out / 'bitext.jsonl'}")
+
+
+def write_faq(folder: Path, by_intent: dict[str, list[dict]], asked: set[str], seed: int = 11) -> None:
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "faq.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["question", "answer"])
+        for _, members in sorted(by_intent.items()):
+            plain = [r for r in members if not r["entity_value"] and r["instruction"] not in asked]
+            entry = rng.choice([r for r in plain if "?" in r["instruction"]] or plain)  # FAQs are mostly questions
+            writer.writerow([entry["instruction"], PLACEHOLDER.sub(r"\1", entry["response"])])
 
 
 if __name__ == "__main__":
