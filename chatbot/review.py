@@ -45,14 +45,16 @@ class ReviewDesk:
 
     def open(self, conversation_id: str) -> ConversationView:
         """The messages, the pending suggested reply and who handles the conversation."""
-        if not self.store.conversation_exists(conversation_id):
+        handling = self.store.handling(conversation_id)
+        if handling is None:
             raise InputError(f"no conversation with id {conversation_id!r}")
+        status, assigned_to = handling
         return ConversationView(
             conversation_id,
             self.store.messages(conversation_id),
             self.store.pending_draft(conversation_id),
-            self.store.status(conversation_id),
-            self.store.assigned_to(conversation_id),
+            status,
+            assigned_to,
         )
 
     def send(self, conversation_id: str, text: str, *, user: User, draft_id: int | None = None) -> int:

@@ -325,10 +325,12 @@ class SqlStore:
             if status == "bot":
                 conversation.flag_reason = ""
 
-    def assigned_to(self, conversation_id: str) -> str:
-        """The staff member who took the conversation over ("" when none)."""
+    def handling(self, conversation_id: str) -> tuple[str, str] | None:
+        """(status, the staff member who took the conversation over or "") in one read; None when there is no
+        such conversation."""
         with Session(self.engine) as session:
-            return _conversation(session, conversation_id).assigned_to
+            row = session.get(ConversationRow, conversation_id)
+            return None if row is None else (row.status, row.assigned_to)
 
     def add_draft(self, conversation_id: str, answer: Answer) -> int:
         """Store the bot's suggested reply for staff (pending); earlier pending drafts are superseded."""

@@ -58,6 +58,10 @@ def test_handoff_status(store):
     assert store.status(cid) == "bot"
     store.mark_needs_human(cid, "handoff_requested")
     assert store.status(cid) == "needs_human"
+    assert store.handling(cid) == ("needs_human", "")
+    store.set_status(cid, "staff", assigned_to="maria")
+    assert store.handling(cid) == ("staff", "maria")
+    assert store.handling("nope") is None
 
 
 def test_migrations_run_once(store):
