@@ -15,7 +15,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from chatbot.config import Settings  # noqa: E402
-from chatbot.generation import default_generator_path  # noqa: E402
+from chatbot.generation import default_generator_path, load_answer_tokenizer  # noqa: E402
 from finetune.answers import AnswerTrainConfig, encode_example, train_answers  # noqa: E402
 from finetune.transcripts import prepare, read_transcripts  # noqa: E402
 
@@ -28,14 +28,13 @@ def trainer_run(train, steps: int, batch_size: int, lora_r: int, models_dir: Pat
     from peft import LoraConfig, TaskType, get_peft_model
     from transformers import (
         AutoModelForCausalLM,
-        AutoTokenizer,
         DataCollatorForSeq2Seq,
         Trainer,
         TrainingArguments,
     )
 
     path = default_generator_path(models_dir)
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer = load_answer_tokenizer(path)
     torch.manual_seed(13)
     model = AutoModelForCausalLM.from_pretrained(path)
     model = get_peft_model(

@@ -11,7 +11,7 @@ import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from chatbot.config import Settings  # noqa: E402
+from chatbot.config import Settings, pick_device  # noqa: E402
 from chatbot.service import create_service  # noqa: E402
 from knowledge_base import DEMO_KB_DIR  # noqa: E402
 from knowledge_base.embedder import SentenceTransformerEmbedder  # noqa: E402
@@ -52,7 +52,8 @@ def main() -> None:
         total.append(answer.latency_ms["total"])
         print(f"{answer.decision.value:24s} first {first[-1]:7.0f} ms  total {total[-1]:7.0f} ms  {question}")
     print(
-        f"\nmachine: {platform.machine()} {os.cpu_count()} cores, torch threads {__import__('torch').get_num_threads()}"
+        f"\nmachine: {platform.machine()} {os.cpu_count()} cores, torch threads {__import__('torch').get_num_threads()}, "
+        f"device {pick_device(settings.device)}"
     )
     print(f"median first text {statistics.median(first):.0f} ms, median full answer {statistics.median(total):.0f} ms")
     if model_first:

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from chatbot.config import Settings  # noqa: E402
+from chatbot.config import Settings, pick_device  # noqa: E402
 from chatbot.generation import TransformersGenerator  # noqa: E402
 from chatbot.service import create_service  # noqa: E402
 from knowledge_base import DEMO_KB_DIR  # noqa: E402
@@ -44,8 +44,9 @@ def main() -> None:
     parser.add_argument("--home", default=None)
     args = parser.parse_args()
     settings = Settings.from_env().with_home(args.home or tempfile.mkdtemp(prefix="chatbot-bench-"))
-    generator = TransformersGenerator(models_dir=settings.models_dir, device="cpu")
+    generator = TransformersGenerator(models_dir=settings.models_dir, device=settings.device)
     generator.warm_up()
+    print(f"device: {pick_device(settings.device)} (CHATBOT_DEVICE={settings.device})")
     count_stream(generator, "warm up")
 
     started = time.perf_counter()

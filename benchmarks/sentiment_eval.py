@@ -16,6 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from vader import polarity_scores  # noqa: E402
 
+from chatbot.config import pick_device  # noqa: E402
 from chatbot.sentiment import TransformersSentimentClassifier  # noqa: E402
 from chatbot.types import SENTIMENT_LABELS  # noqa: E402
 from finetune.metrics import classification_report  # noqa: E402
@@ -47,8 +48,9 @@ def main() -> None:
     parser.add_argument("--model", default="default")
     parser.add_argument("--throughput-texts", type=int, default=1024)
     parser.add_argument("--int8", action="store_true", help="dynamic int8 linear layers (CHATBOT_SENTIMENT_INT8)")
+    parser.add_argument("--device", default="cpu", help="'cpu' (the figures in RESULTS.md), 'auto', 'cuda'...")
     args = parser.parse_args()
-    classifier = TransformersSentimentClassifier(args.model, device="cpu", int8_on_cpu=args.int8)
+    classifier = TransformersSentimentClassifier(args.model, device=args.device, int8_on_cpu=args.int8)
     _, tweets, held_out = build(sst2_limit=0, neutral_limit=0)
     sst2 = held_out["sst2"]
 
@@ -80,10 +82,12 @@ def main() -> None:
 
     texts = [t for t, _ in tweets][: args.throughput_texts]
     print(
-        f"throughput on {len(texts)} tweets, {platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}, int8 {args.int8}:"
+        f"throughput on {len(texts)} tweets, {platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}, int8 {args.int8}, device {pick_device(args.device)}:"
     )
     for batch in (1, 64):
-        timed = TransformersSentimentClassifier(args.model, device="cpu", batch_size=batch, int8_on_cpu=args.int8)
+        timed = TransformersSentimentClassifier(
+            args.model, device=args.device, batch_size=batch, int8_on_cpu=args.int8
+        )
         timed.classify(texts[:8])
         n = len(texts) if batch > 1 else min(len(texts), 256)
         start = time.perf_counter()

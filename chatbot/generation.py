@@ -96,11 +96,26 @@ def default_generator_path(models_dir: Path) -> Path:
     return target
 
 
+def load_answer_tokenizer(path: str | Path) -> Any:
+    """The tokenizer of an answer model, able to pad a batch.
+
+    Many causal LMs name no pad token (Llama's; SmolLM2 as read from its GGUF by transformers 5.17, seen on a GPU
+    host, where `chatbot finetune answers` then failed while evaluating). They pad with their end-of-sequence
+    token: padded positions are masked out, and labels there are -100.
+    """
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
 def load_answer_model(ref: str, *, models_dir: Path, dtype: Any = None) -> tuple[Any, Any]:
     """(model, tokenizer) of an answer model on the CPU: `"default"`, a shipped adapter's name (`"bitext-lora"`),
     a hub id, a checkpoint folder, or a folder holding a LoRA adapter (with `base.json` naming its base), which
     is merged into its base's weights."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     path = default_generator_path(models_dir) if ref == DEFAULT_MODEL else str(SHIPPED_ANSWER_ADAPTERS.get(ref, ref))
     try:
@@ -112,12 +127,12 @@ def load_answer_model(ref: str, *, models_dir: Path, dtype: Any = None) -> tuple
                 raise ModelLoadError(f"{path} holds an adapter but no {ADAPTER_BASE_FILE} naming its base model")
             base_ref = str(json.loads(meta_file.read_text(encoding="utf-8"))["base"])
             base = default_generator_path(models_dir) if base_ref == DEFAULT_MODEL else base_ref
-            tokenizer = AutoTokenizer.from_pretrained(base)
+            tokenizer = load_answer_tokenizer(base)
             model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
             # Merged: generation then costs what the base model costs.
             model = PeftModel.from_pretrained(model, path).merge_and_unload()
         else:
-            tokenizer = AutoTokenizer.from_pretrained(path)
+            tokenizer = load_answer_tokenizer(path)
             model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
     except (OSError, ValueError, KeyError) as err:
         raise ModelLoadError(f"cannot load answer model {ref!r}: {err}") from err
@@ -350,7 +365,7 @@ class TransformersGenerator:
         from transformers import StoppingCriteria, StoppingCriteriaList
 
         tokenizer, model = self._tokenizer, self._model
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        pad_id = tokenizer.pad_token_id
         width = max(len(r.input_ids) for r in batch)
         # Left padding: every row continues from its own last prompt token.
         input_ids = torch.tensor([[pad_id] * (width - len(r.input_ids)) + r.input_ids for r in batch])

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from chatbot.config import DEFAULT_MODEL
 from chatbot.errors import ConfigError, InputError
-from chatbot.generation import ADAPTER_BASE_FILE, default_generator_path
+from chatbot.generation import ADAPTER_BASE_FILE, default_generator_path, load_answer_tokenizer
 from finetune.transcripts import Example
 
 logger = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def train_answers(
     from accelerate import Accelerator
     from peft import LoraConfig, TaskType, get_peft_model
     from torch.utils.data import DataLoader
-    from transformers import AutoModelForCausalLM, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoModelForCausalLM, get_linear_schedule_with_warmup
 
     if not train:
         raise InputError("no training examples")
@@ -172,7 +172,7 @@ def train_answers(
     )
     torch.manual_seed(config.seed)
     base = default_generator_path(models_dir) if config.base_model == DEFAULT_MODEL else config.base_model
-    tokenizer = AutoTokenizer.from_pretrained(base)
+    tokenizer = load_answer_tokenizer(base)
     model: Any = AutoModelForCausalLM.from_pretrained(base)  # a peft wrapper below; Any keeps both types
     if not config.full:
         lora = LoraConfig(
@@ -200,7 +200,7 @@ def train_answers(
         seed=config.seed,
         group=config.group_by_length,
     )[: total_steps * batches_per_step]
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    pad_id = tokenizer.pad_token_id
     loader: Any = DataLoader(rows, batch_sampler=batches, collate_fn=lambda b: pad_batch(b, pad_id))  # type: ignore[arg-type]  # a list of index lists is a valid batch sampler
 
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.peak_learning_rate)

@@ -62,7 +62,7 @@ def evaluate_answer_model(
     use_bf16 = target.startswith("cuda") and torch.cuda.is_bf16_supported()
     model, tokenizer = load_answer_model(ref, models_dir=models_dir, dtype=torch.bfloat16 if use_bf16 else None)
     model = model.to(target).eval()
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    pad_id = tokenizer.pad_token_id  # load_answer_model makes every tokenizer able to pad
 
     # Teacher-forced loss on the reply tokens, summed over tokens (not averaged per batch) for an exact mean.
     rows = [r for r in (encode_example(tokenizer, e.chat(), max_length) for e in examples) if r is not None]

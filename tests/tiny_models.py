@@ -25,14 +25,19 @@ def _word_level_tokenizer(special: list[str]):
     return tok
 
 
-def build_tiny_causal_lm(path: Path) -> Path:
+def build_tiny_causal_lm(path: Path, *, pad_token: bool = True) -> Path:
+    """`pad_token=False`: a tokenizer that names no pad token, like Llama's."""
     from tokenizers import decoders
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
     tok = _word_level_tokenizer(["[UNK]", "[PAD]", "<|im_start|>", "<|im_end|>"])
     tok.decoder = decoders.WordPiece(prefix="##")  # joins words with spaces
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", eos_token="<|im_end|>", bos_token="<|im_start|>"
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]" if pad_token else None,
+        eos_token="<|im_end|>",
+        bos_token="<|im_start|>",
     )
     tokenizer.chat_template = CHATML
     config = GPT2Config(

@@ -1,5 +1,6 @@
 import json
 import re
+from importlib.util import find_spec
 
 import pytest
 from click.testing import CliRunner
@@ -85,6 +86,7 @@ def test_ask_without_a_knowledge_base_says_what_to_do(tiny_env):
     assert isinstance(result.exception, Exception) and "chatbot kb ingest" in str(result.exception)
 
 
+@pytest.mark.skipif(find_spec("gradio") is None, reason="the web UI needs the [ui] extra (gradio)")
 def test_serve_builds_the_app_and_launches_it(tiny_env, kb_dir, monkeypatch):
     invoke("kb", "ingest", str(kb_dir))
     launched = {}

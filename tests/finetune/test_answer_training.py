@@ -9,6 +9,7 @@ from chatbot.generation import load_answer_model
 from chatbot.registry import ModelRegistry
 from chatbot.storage import SqlStore
 from finetune.answers import AnswerTrainConfig, encode_example, length_grouped_batches, train_answers
+from finetune.evaluation import evaluate_answer_model
 from finetune.transcripts import Example
 
 PAIRS = [
@@ -63,6 +64,19 @@ def test_lora_training_saves_an_adapter_that_loads_on_its_base(tiny_lm_dir, sett
     base, _ = load_answer_model(str(tiny_lm_dir), models_dir=settings.models_dir)
     changed = [name for name, p in model.state_dict().items() if not (p == base.state_dict()[name]).all()]
     assert changed  # the merged adapter moved some weights
+
+
+def test_a_model_whose_tokenizer_names_no_pad_token_trains_and_is_evaluated(settings, tmp_path):
+    from tests.tiny_models import build_tiny_causal_lm
+
+    base = build_tiny_causal_lm(tmp_path / "no-pad", pad_token=False)
+    config = AnswerTrainConfig(base_model=str(base), max_steps=2, batch_size=4, learning_rate=0.05)
+    train_answers(EXAMPLES, tmp_path / "out", config, models_dir=settings.models_dir, progress=False)
+    scores, answers = evaluate_answer_model(
+        str(tmp_path / "out"), EXAMPLES, models_dir=settings.models_dir, device="cpu", limit=6, max_new_tokens=4,
+        batch_size=3, progress=False,
+    )  # fmt: skip
+    assert len(answers) == 6 and scores["loss"] == scores["loss"]  # batches of 3 were padded; loss is finite
 
 
 def test_an_interrupted_run_resumes_and_ends_with_the_same_number_of_steps(tiny_lm_dir, settings, tmp_path):
