@@ -529,8 +529,8 @@ class ReloadingGenerator:
 
     @property
     def name(self) -> str:
-        """The serving model's name."""
-        return self._current.name
+        """The serving model's name (checked for a change, like `current()`)."""
+        return self.current().name
 
     def warm_up(self) -> None:
         """Load the serving model now."""

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from chatbot.config import Settings
 from chatbot.errors import InputError
-from chatbot.generation import FirstPieceLate, Generator
+from chatbot.generation import DEFAULT_GENERATOR_NAME, FirstPieceLate, Generator
 from chatbot.grounding import (
     candidate_sentences,
     cite,
@@ -127,7 +127,14 @@ class ChatService:
         """Load the models now, so that the first customer does not wait for them."""
         self.embedder.warm_up()
         self.sentiment.warm_up()
-        self.generator.warm_up()
+        if self.generates():
+            self.generator.warm_up()
+
+    def generates(self) -> bool:
+        """Whether the answer model writes the answers now (`answer_mode`; 'auto' follows the serving model)."""
+        if self.settings.answer_mode == "auto":
+            return self.generator.name != DEFAULT_GENERATOR_NAME
+        return self.settings.answer_mode == "generative"
 
     def start_conversation(self) -> str:
         """A new conversation id (unguessable)."""
@@ -208,7 +215,7 @@ class ChatService:
         review = settings.review_mode == "review"
         if top.chunk.kind == "faq" and top.confidence >= settings.faq_confidence:
             answer = Answer(cite(passage_body(top), 1), Decision.FAQ, top.confidence, sources=[top])
-        elif settings.answer_mode == "generative":
+        elif self.generates():
             generation = self._generate(message, shown, history, confidence, latency, started)
             answer = _drain(generation) if review else (yield from generation)
         else:

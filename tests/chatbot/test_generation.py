@@ -59,6 +59,8 @@ def test_reloading_generator_follows_the_promoted_model_without_a_restart():
     assert generator.name == "v2" and built == ["v1", "v2"]
     generator.stream([], max_new_tokens=1)
     assert built == ["v1", "v2"]  # unchanged setting: no rebuild
+    serving[0] = "v3"
+    assert generator.name == "v3"  # asking for the name notices a promotion too (the service's answer mode does)
 
 
 def test_an_adapter_folder_without_its_base_is_a_clear_error(tmp_path):

@@ -72,6 +72,25 @@ def test_extractive_mode_does_not_call_the_model(make_service, fake_generator):
     assert answer.decision is Decision.EXTRACTED and fake_generator.history == []
 
 
+def test_auto_mode_answers_from_the_passages_with_the_built_in_model_and_never_loads_it(make_service, fake_generator):
+    from chatbot.generation import DEFAULT_GENERATOR_NAME
+
+    fake_generator.name = DEFAULT_GENERATOR_NAME
+    loads = []
+    fake_generator.warm_up = lambda: loads.append(1)
+    service = make_service(handoff_confidence=0.1)  # answer_mode "auto", the default
+    service.warm_up()
+    answer = service.ask("How long do refunds take?")
+    assert answer.decision is Decision.EXTRACTED and "[1]" in answer.text
+    assert fake_generator.history == [] and loads == []
+
+
+def test_auto_mode_lets_any_other_answer_model_write(make_service, fake_generator):
+    fake_generator.enqueue("Refunds take 5 to 10 business days [1].")
+    answer = make_service(handoff_confidence=0.1).ask("How long do refunds take?")  # a fine-tuned or bigger model
+    assert answer.decision is Decision.GENERATED and len(fake_generator.history) == 1
+
+
 def test_unverified_mode_streams_raw_tokens(make_service, fake_generator):
     service = make_service(handoff_confidence=0.1, verify_answers=False)
     fake_generator.enqueue("Refunds are fast [1] [7].")
