@@ -174,5 +174,9 @@ def extractive_answer(
         relevant = k in following or 0 < 0.75 * similarities[best] <= similarities[k]
         if k not in chosen and relevant and words <= max_words:
             chosen.append(k)
+    # A question in the passage is its heading or FAQ entry ("Can I keep my CDL?"): it names the topic that the
+    # sentences after it answer, and only repeats the customer's question. Left out when something else is said.
+    statements = [k for k in chosen if not candidates[k][2].rstrip().endswith("?")]
+    chosen = statements or chosen
     text = " ".join(candidates[k][2] for k in sorted(chosen, key=lambda k: candidates[k][1]))
     return cite(text if text[-1:] in ".!?" else text + ".", passage + 1)

@@ -99,3 +99,16 @@ def test_extractive_answer_brings_the_sentence_after_the_best_one_but_not_unrela
         "If you have the minimum health coverage required by law this year. "
         "You will not have to pay the fee when you file your taxes [1]."
     )
+
+
+def test_a_question_heading_names_the_topic_but_the_answer_leaves_it_out():
+    faq = passage(
+        "Can I still keep my commercial driver license? "
+        "Yes, you keep it with the intrastate-only restriction on your license card."
+    )
+    candidates = candidate_sentences([faq])
+    # The heading looks most like the customer's question; the sentence after it is the answer.
+    answer = extractive_answer(candidates, np.array([0.9, 0.4]), [0.7])
+    assert answer == "Yes, you keep it with the intrastate-only restriction on your license card [1]."
+    only_questions = candidate_sentences([passage("Can I still keep my commercial driver license today?")])
+    assert extractive_answer(only_questions, np.array([0.9]), [0.7]).endswith("today [1]?")  # nothing else to say
