@@ -1,6 +1,6 @@
 """Sentiment: the shipped classifier against VADER on data it was not trained on, plus throughput.
 
-Run: .venv/bin/python benchmarks/sentiment_eval.py [--model DIR] [--int8] [--throughput-texts 1024]
+Run: .venv/bin/python benchmarks/sentiment_eval.py [--model DIR] [--runtime torch|onnx|onnx-int8] [--throughput-texts 1024]
 Held-out sets are the exact complements of what finetune/recipes/default_sentiment.py trains on.
 """
 
@@ -9,6 +9,8 @@ import csv
 import os
 import platform
 import random
+import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,8 +18,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from vader import polarity_scores  # noqa: E402
 
-from chatbot.config import pick_device  # noqa: E402
-from chatbot.sentiment import TransformersSentimentClassifier  # noqa: E402
+from chatbot.config import SENTIMENT_RUNTIMES, pick_device  # noqa: E402
+from chatbot.sentiment import make_sentiment_classifier  # noqa: E402
 from chatbot.types import SENTIMENT_LABELS  # noqa: E402
 from finetune.metrics import classification_report  # noqa: E402
 from finetune.recipes.default_sentiment import DATA, build  # noqa: E402
@@ -47,10 +49,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="default")
     parser.add_argument("--throughput-texts", type=int, default=1024)
-    parser.add_argument("--int8", action="store_true", help="dynamic int8 linear layers (CHATBOT_SENTIMENT_INT8)")
+    parser.add_argument("--runtime", default="auto", choices=SENTIMENT_RUNTIMES, help="CHATBOT_SENTIMENT_RUNTIME")
     parser.add_argument("--device", default="cpu", help="'cpu' (the figures in RESULTS.md), 'auto', 'cuda'...")
+    parser.add_argument("--repeats", type=int, default=5, help="timed passes per batch size; the median is reported")
     args = parser.parse_args()
-    classifier = TransformersSentimentClassifier(args.model, device=args.device, int8_on_cpu=args.int8)
+    cache_dir = Path(tempfile.mkdtemp(prefix="sentiment-onnx-"))  # ONNX exports: timed here, not reused
+
+    def classifier_for(batch_size: int):
+        return make_sentiment_classifier(
+            args.model, runtime=args.runtime, device=args.device, cache_dir=cache_dir, batch_size=batch_size
+        )
+
+    start = time.perf_counter()
+    classifier = classifier_for(64)
+    classifier.warm_up()
+    print(f"{classifier.name}: ready in {time.perf_counter() - start:.1f} s (ONNX runtimes: export included)")
     _, tweets, held_out = build(sst2_limit=0, neutral_limit=0)
     sst2 = held_out["sst2"]
 
@@ -82,17 +95,22 @@ def main() -> None:
 
     texts = [t for t, _ in tweets][: args.throughput_texts]
     print(
-        f"throughput on {len(texts)} tweets, {platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}, int8 {args.int8}, device {pick_device(args.device)}:"
+        f"throughput on {len(texts)} tweets, {platform.machine()}, {os.cpu_count()} cores, torch threads "
+        f"{torch.get_num_threads()}, runtime {args.runtime}, device {pick_device(args.device)}, "
+        f"median of {args.repeats} passes:"
     )
     for batch in (1, 64):
-        timed = TransformersSentimentClassifier(
-            args.model, device=args.device, batch_size=batch, int8_on_cpu=args.int8
-        )
+        timed = classifier_for(batch)
         timed.classify(texts[:8])
         n = len(texts) if batch > 1 else min(len(texts), 256)
-        start = time.perf_counter()
-        timed.classify(texts[:n])
-        print(f"  batch {batch:3d}: {n / (time.perf_counter() - start):.0f} messages/s")
+        rates = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            timed.classify(texts[:n])
+            rates.append(n / (time.perf_counter() - start))
+        print(
+            f"  batch {batch:3d}: {statistics.median(rates):.0f} messages/s (min {min(rates):.0f}, max {max(rates):.0f})"
+        )
 
 
 if __name__ == "__main__":

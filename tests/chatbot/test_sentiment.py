@@ -1,7 +1,14 @@
+import json
+import shutil
+from importlib.util import find_spec
+
 import pytest
 
-from chatbot.errors import ModelLoadError
-from chatbot.sentiment import TransformersSentimentClassifier, turned_negative
+from chatbot import sentiment_onnx
+from chatbot.config import Settings
+from chatbot.errors import ConfigError, ModelLoadError
+from chatbot.sentiment import TransformersSentimentClassifier, make_sentiment_classifier, turned_negative
+from chatbot.sentiment_onnx import OnnxSentimentClassifier
 from chatbot.types import Sentiment
 
 NEG, NEU = Sentiment("negative", 0.7), Sentiment("neutral", 0.9)
@@ -39,11 +46,67 @@ def test_folder_without_labels_is_refused(tmp_path):
         TransformersSentimentClassifier(tmp_path, device="cpu").warm_up()
 
 
-def test_int8_on_cpu_keeps_the_probabilities_on_the_tiny_model(tiny_classifier_dir):
-    texts = ["refunds take five days", "we accept cards", "how long do refunds take"]
-    exact = TransformersSentimentClassifier(tiny_classifier_dir, device="cpu").classify(texts)
-    quantized = TransformersSentimentClassifier(tiny_classifier_dir, device="cpu", int8_on_cpu=True).classify(texts)
+needs_onnxruntime = pytest.mark.skipif(find_spec("onnxruntime") is None, reason="the onnx extra is not installed")
+TEXTS = ["refunds take five days", "", "we accept cards", "how long do refunds take", "thirty days"]
+
+
+@needs_onnxruntime
+@pytest.mark.parametrize("int8", [False, True])
+def test_onnx_runtime_gives_what_pytorch_gives(tiny_classifier_dir, tmp_path, int8):
+    exact = TransformersSentimentClassifier(tiny_classifier_dir, device="cpu").classify(TEXTS)
+    onnx = OnnxSentimentClassifier(tiny_classifier_dir, cache_dir=tmp_path, int8=int8, batch_size=2).classify(TEXTS)
+    if not int8:
+        assert [o.label for o in onnx] == [e.label for e in exact]
+        assert [o.score for o in onnx] == pytest.approx([e.score for e in exact], abs=1e-4)
+        return
     # The random tiny model's three probabilities are near-ties (~1/3 each), where int8 rounding may flip a
-    # label (seen in CI); what int8 must keep is the probabilities, and the label wherever the model is decisive.
-    assert all(abs(a.score - b.score) < 0.05 for a, b in zip(quantized, exact, strict=True))
-    assert all(q.label == e.label for q, e in zip(quantized, exact, strict=True) if e.score >= 0.4)
+    # label; what int8 must keep is the probabilities, and the label wherever the model is decisive.
+    assert all(abs(o.score - e.score) < 0.05 for o, e in zip(onnx, exact, strict=True))
+    assert all(o.label == e.label for o, e in zip(onnx, exact, strict=True) if e.score >= 0.4)
+
+
+@needs_onnxruntime
+def test_onnx_export_is_made_once_per_model_version(tiny_classifier_dir, tmp_path, monkeypatch):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_classifier_dir, model)
+    cache = tmp_path / "cache"
+    first = OnnxSentimentClassifier(model, cache_dir=cache)
+    expected = first.classify(TEXTS)
+    (export,) = cache.iterdir()
+    assert (export / "model.onnx").exists() and (export / "labels.json").exists()
+
+    real_export = sentiment_onnx.export_onnx
+    monkeypatch.setattr(sentiment_onnx, "export_onnx", lambda *a, **k: pytest.fail("exported twice"))
+    assert OnnxSentimentClassifier(model, cache_dir=cache).classify(TEXTS) == expected  # a restart reuses it
+
+    (model / "report.json").write_text("{}")  # retrained or edited: the files differ, so does the export
+    monkeypatch.setattr(sentiment_onnx, "export_onnx", real_export)
+    OnnxSentimentClassifier(model, cache_dir=cache).warm_up()
+    assert len(list(cache.iterdir())) == 2
+
+
+@needs_onnxruntime
+def test_a_model_that_cannot_be_exported_leaves_nothing_half_written(tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "labels.json").write_text(json.dumps({"labels": ["negative", "neutral", "positive"]}))
+    (broken / "config.json").write_text("{not json")
+    cache = tmp_path / "cache"
+    with pytest.raises(ModelLoadError, match="broken"):
+        OnnxSentimentClassifier(broken, cache_dir=cache).warm_up()
+    assert not cache.exists() or not any(cache.iterdir())
+
+
+def test_runtime_choice(tmp_path):
+    def runtime(**kwargs):
+        return type(make_sentiment_classifier("default", cache_dir=tmp_path, **kwargs)).__name__
+
+    onnx_if_installed = "OnnxSentimentClassifier" if find_spec("onnxruntime") else "TransformersSentimentClassifier"
+    assert runtime(runtime="auto", device="cpu") == onnx_if_installed
+    assert runtime(runtime="auto", device="cuda") == "TransformersSentimentClassifier"  # nothing loads yet
+    assert runtime(runtime="torch", device="cpu") == "TransformersSentimentClassifier"
+    assert runtime(runtime="onnx", device="cpu") == "OnnxSentimentClassifier"
+    with pytest.raises(ValueError, match="'fast'"):
+        runtime(runtime="fast", device="cpu")
+    with pytest.raises(ConfigError, match="sentiment_runtime.*'fast'"):
+        Settings(sentiment_runtime="fast")

@@ -1,4 +1,5 @@
 import json
+from importlib.util import find_spec
 
 import pytest
 from click.testing import CliRunner
@@ -153,6 +154,11 @@ def test_both_poolings_train_save_and_load_with_the_same_predictions(tiny_embedd
     gold = [labels.index(label) for _, label in TRAIN[:6]]
     accuracy = sum(p == g for p, g in zip(predicted, gold, strict=True)) / len(gold)
     assert accuracy == pytest.approx(report["eval"]["accuracy"])  # the saved model is the evaluated one
+    if find_spec("onnxruntime") is not None:  # and its ONNX export predicts what it predicts
+        from chatbot.sentiment_onnx import OnnxSentimentClassifier
+
+        exported = OnnxSentimentClassifier(tmp_path / "out", cache_dir=tmp_path / "onnx", int8=False).classify(texts)
+        assert [labels.index(s.label) for s in exported] == predicted
 
 
 def test_unknown_pooling_is_refused():
