@@ -49,6 +49,13 @@ class Settings:
             "slowed the default 135M model (it paraphrases) from 2.8 to 3.9 s to the first checked text"
         },
     )
+    repetition_penalty: float = field(
+        default=1.1,
+        metadata={
+            "help": "in-process generation: above 1 makes tokens already in the prompt or reply less likely, "
+            "against loops (1: off); strong values also discourage quoting the passages"
+        },
+    )
     generator_url: str = field(
         default="", metadata={"help": "base URL of the OpenAI-compatible server, e.g. http://localhost:8000/v1"}
     )
@@ -139,6 +146,7 @@ class Settings:
             "history_turns": self.history_turns >= 0,
             "max_new_tokens": self.max_new_tokens >= 1,
             "prompt_lookup_tokens": self.prompt_lookup_tokens >= 0,
+            "repetition_penalty": self.repetition_penalty >= 1.0,
             "first_text_budget_ms": self.first_text_budget_ms >= 0,
             "handoff_confidence": 0.0 <= self.handoff_confidence <= 1.0,
             "faq_confidence": 0.0 <= self.faq_confidence <= 1.0,

@@ -485,15 +485,29 @@ class OpenAICompatibleGenerator:
 
 
 def make_generator(
-    backend: str, ref: str, *, models_dir: Path, device: str, url: str = "", prompt_lookup: int = 0
+    backend: str,
+    ref: str,
+    *,
+    models_dir: Path,
+    device: str,
+    url: str = "",
+    prompt_lookup: int = 0,
+    repetition_penalty: float = 1.1,
 ) -> Generator:
     """The generator for a `generator_backend` setting: "transformers" (in this process) or "openai" (a server).
 
     For a server, `ref` is the served model's name; a registered fine-tuned version (a folder) is asked for by its
-    folder name, the name to serve its adapter under (vLLM: `--lora-modules NAME=PATH`).
+    folder name, the name to serve its adapter under (vLLM: `--lora-modules NAME=PATH`). `prompt_lookup` and
+    `repetition_penalty` are decoding options of the in-process backend; a server decodes as it is configured.
     """
     if backend == "transformers":
-        return TransformersGenerator(ref, models_dir=models_dir, device=device, prompt_lookup=prompt_lookup)
+        return TransformersGenerator(
+            ref,
+            models_dir=models_dir,
+            device=device,
+            prompt_lookup=prompt_lookup,
+            repetition_penalty=repetition_penalty,
+        )
     if backend == "openai":
         if not url:
             raise ModelLoadError(

@@ -384,6 +384,7 @@ def create_service(settings: Settings) -> ChatService:
             device=settings.device,
             url=settings.generator_url,
             prompt_lookup=settings.prompt_lookup_tokens,
+            repetition_penalty=settings.repetition_penalty,
         ),
     )
     sentiment = serving_classifier(settings, registry)

@@ -34,9 +34,26 @@ def test_home_defaults_under_the_users_data_dir():
         ({"CHATBOT_RETRIEVE_K": "0"}, "retrieve_k has an invalid value: 0"),
         ({"CHATBOT_HANDOFF_CONFIDENCE": "1.5"}, "handoff_confidence has an invalid value: 1.5"),
         ({"CHATBOT_ANSWER_MODE": "poetry"}, "answer_mode has an invalid value: 'poetry'"),
+        ({"CHATBOT_REPETITION_PENALTY": "0.8"}, "repetition_penalty has an invalid value: 0.8"),
+        ({"CHATBOT_SENTIMENT_RUNTIME": "fast"}, "sentiment_runtime has an invalid value: 'fast'"),
         ({"CHATBOT_VERIFY_ANSWERS": "maybe"}, "CHATBOT_VERIFY_ANSWERS='maybe' is not a valid bool"),
     ],
 )
 def test_bad_values_are_named(env, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Settings.from_env(env)
+
+
+def test_decoding_settings_reach_the_in_process_generator(tmp_path):
+    from chatbot.generation import make_generator
+
+    settings = Settings.from_env({"CHATBOT_REPETITION_PENALTY": "1.3", "CHATBOT_PROMPT_LOOKUP_TOKENS": "8"})
+    generator = make_generator(
+        "transformers",
+        "default",
+        models_dir=tmp_path,
+        device="cpu",
+        prompt_lookup=settings.prompt_lookup_tokens,
+        repetition_penalty=settings.repetition_penalty,
+    )
+    assert (generator._repetition_penalty, generator._prompt_lookup) == (1.3, 8)

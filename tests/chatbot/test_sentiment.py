@@ -5,8 +5,7 @@ from importlib.util import find_spec
 import pytest
 
 from chatbot import sentiment_onnx
-from chatbot.config import Settings
-from chatbot.errors import ConfigError, ModelLoadError
+from chatbot.errors import ModelLoadError
 from chatbot.sentiment import TransformersSentimentClassifier, make_sentiment_classifier, turned_negative
 from chatbot.sentiment_onnx import OnnxSentimentClassifier
 from chatbot.types import Sentiment
@@ -108,5 +107,3 @@ def test_runtime_choice(tmp_path):
     assert runtime(runtime="onnx", device="cpu") == "OnnxSentimentClassifier"
     with pytest.raises(ValueError, match="'fast'"):
         runtime(runtime="fast", device="cpu")
-    with pytest.raises(ConfigError, match="sentiment_runtime.*'fast'"):
-        Settings(sentiment_runtime="fast")
