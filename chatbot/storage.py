@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import create_engine, event, func, insert, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -31,6 +33,8 @@ from chatbot.schema import (
 from chatbot.types import Answer, Decision, DocumentRecord, Role, Sentiment, Turn
 
 logger = logging.getLogger(__name__)
+
+MIGRATION_LOCK_KEY = 0x63686174626F74  # "chatbot": the PostgreSQL advisory lock that migrations hold
 
 
 @dataclass(frozen=True)
@@ -167,9 +171,16 @@ class SqlStore:
         self.migrate()
 
     def migrate(self) -> list[str]:
-        """Apply the migrations this database has not seen; return their names."""
+        """Apply the migrations this database has not seen; return their names.
+
+        Processes that open a new database together (the ranks of a multi-process training run, web replicas
+        starting at once) take turns: a file lock beside a SQLite file, a transaction-level advisory lock on
+        PostgreSQL. Whoever comes second finds the work done.
+        """
         applied: list[str] = []
-        with self.engine.begin() as conn:
+        with self._migration_lock(), self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                conn.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             Base.metadata.create_all(conn, tables=[Base.metadata.tables["_migrations"]])
             done = set(conn.scalars(select(MigrationRow.name)))
             for name, migration in MIGRATIONS:
@@ -180,6 +191,14 @@ class SqlStore:
         if applied:
             logger.info("applied migrations: %s", ", ".join(applied))
         return applied
+
+    def _migration_lock(self) -> AbstractContextManager[object]:
+        database = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
+            from filelock import FileLock
+
+            return FileLock(f"{database}.migrate.lock", timeout=120)
+        return nullcontext()
 
     def create_conversation(self) -> str:
         """Start a conversation; its id is unguessable (it is the customer's only key to it)."""

@@ -231,9 +231,14 @@ def train_answers(
 
     def save_checkpoint(target: Path) -> None:
         # Written beside, then renamed: an interruption while saving leaves the previous checkpoint whole.
+        # Every process writes its part (its random state) into the same folder, so only the main process
+        # clears it, and nobody writes before it has (several processes crashed here before the barrier).
         tmp = target.with_name(target.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
+        if accelerator.is_main_process:
+            shutil.rmtree(tmp, ignore_errors=True)
+        accelerator.wait_for_everyone()
         accelerator.save_state(str(tmp))
+        accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             state = {"step": step, "total_steps": total_steps, "examples": len(rows), "losses": losses,
                      "tokens": tokens}  # fmt: skip
@@ -261,7 +266,7 @@ def train_answers(
             scheduler.step()
             optimizer.zero_grad()
         tokens += int(batch["attention_mask"].sum()) * accelerator.num_processes
-        running.append(float(loss.detach()))
+        running.append(float(accelerator.reduce(loss.detach(), reduction="mean")))  # over all processes
         if not accelerator.sync_gradients:
             continue
         step += 1

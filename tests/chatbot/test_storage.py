@@ -97,3 +97,20 @@ def test_a_database_from_before_sentiment_is_upgraded_in_place(tmp_path):
     store.flag("c1", "negative_sentiment")
     assert store.flag_reason("c1") == "negative_sentiment"
     assert store.migrate() == []
+
+
+def _open_store(url: str) -> int:
+    return len(SqlStore(url).migrate())  # the constructor migrates; this must then find nothing left to do
+
+
+def test_processes_opening_a_new_database_at_once_each_get_a_working_store(tmp_path):
+    # What `torchrun --nproc_per_node N -m finetune.train` (and replicas starting together) do on a fresh home:
+    # every process opens the database; the migrations must run once, not fail in the processes that lose the race.
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    for attempt in range(3):
+        url = f"sqlite:///{tmp_path / f'race{attempt}.db'}"
+        with context.Pool(4) as pool:
+            assert pool.map(_open_store, [url] * 4) == [0, 0, 0, 0]
+        assert SqlStore(url).migrate() == []

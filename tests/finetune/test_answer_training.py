@@ -1,4 +1,7 @@
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -163,6 +166,26 @@ def test_cli_trains_evaluates_and_registers_a_version(tiny_lm_dir, transcripts, 
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == 3 and set(lines[0]) == {"id", "question", "reference", "answer"}
     assert json.loads(result.stdout)["model"] == str(version.path)
+
+
+def test_two_processes_train_one_model_and_register_it_once(tiny_lm_dir, transcripts, chatbot_home):
+    # The multi-GPU path (`accelerate launch --multi_gpu`, DDP) on CPUs: gloo instead of NCCL, same code. Run by
+    # hand, this once failed in both processes' races: to create the database (now its own test in test_storage)
+    # and to clear the checkpoint folder while the other wrote into it (timing-dependent, so not reproduced here).
+    env = dict(os.environ, ACCELERATE_USE_CPU="true", CHATBOT_HOME=str(chatbot_home),
+               CHATBOT_GENERATOR_MODEL=str(tiny_lm_dir), OMP_NUM_THREADS="1")  # fmt: skip
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "finetune.train", "--transcripts", str(transcripts), "--question_col", "question",
+               "--answer_col", "reply", "--base_model", str(tiny_lm_dir), "--max_steps", "4", "--batch_size", "2",
+               "--checkpoint_every", "2", "--eval_limit", "4", "--output_version", "ddp"]  # fmt: skip
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.stdout.count("registered ddp (candidate)") == 1  # the main process alone reports and registers
+    from chatbot.config import Settings
+
+    (version,) = ModelRegistry(SqlStore(Settings.from_env().database_url)).list()
+    training = version.report["training"]
+    assert (training["processes"], training["steps"], len(training["losses"])) == (2, 4, 4)
 
 
 def test_finetune_help_lists_the_options():
