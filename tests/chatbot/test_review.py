@@ -12,6 +12,14 @@ MARIA = User("maria", "staff")
 
 
 @pytest.fixture
+def settings(settings, database_url):
+    """Every test here runs on SQLite and again on PostgreSQL."""
+    from dataclasses import replace
+
+    return replace(settings, database=database_url)
+
+
+@pytest.fixture
 def accounts(settings):
     return Accounts(SqlStore(settings.database_url))
 

@@ -6,8 +6,8 @@ from chatbot.types import Answer, Chunk, Decision, Passage
 
 
 @pytest.fixture
-def store(tmp_path):
-    return SqlStore(f"sqlite:///{tmp_path / 'db' / 'chatbot.db'}")
+def store(database_url):
+    return SqlStore(database_url)
 
 
 def test_conversation_ids_are_unguessable(store):
@@ -29,7 +29,7 @@ def test_messages_round_trip_with_sources_and_latency(store, tmp_path):
     )
     store.add_message(cid, "assistant", answer.text, answer)
 
-    reopened = SqlStore(f"sqlite:///{tmp_path / 'db' / 'chatbot.db'}")  # survives a restart
+    reopened = SqlStore(store.engine.url.render_as_string(hide_password=False))  # survives a restart
     user, bot = reopened.messages(cid)
     assert (user.role, user.text, user.sources) == ("user", "How long do refunds take?", [])
     assert (bot.decision, bot.confidence, bot.model_version, bot.latency_ms) == (
@@ -103,14 +103,18 @@ def _open_store(url: str) -> int:
     return len(SqlStore(url).migrate())  # the constructor migrates; this must then find nothing left to do
 
 
-def test_processes_opening_a_new_database_at_once_each_get_a_working_store(tmp_path):
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_processes_opening_a_new_database_at_once_each_get_a_working_store(kind, tmp_path, request):
     # What `torchrun --nproc_per_node N -m finetune.train` (and replicas starting together) do on a fresh home:
     # every process opens the database; the migrations must run once, not fail in the processes that lose the race.
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     for attempt in range(3):
-        url = f"sqlite:///{tmp_path / f'race{attempt}.db'}"
+        if kind == "sqlite":
+            url = f"sqlite:///{tmp_path / f'race{attempt}.db'}"
+        else:
+            url = request.getfixturevalue("postgres_server").new_database()
         with context.Pool(4) as pool:
             assert pool.map(_open_store, [url] * 4) == [0, 0, 0, 0]
         assert SqlStore(url).migrate() == []
