@@ -125,6 +125,18 @@ def expects_quantity(question: str) -> bool:
     return bool(_QUANTITY_QUESTION.search(question))
 
 
+_TO_THE_READER = re.compile(r"\b(?:you|your|yours|yourself)\b", re.I)
+
+
+def is_heading_question(sentence: str) -> bool:
+    """True for a question that heads a section rather than asks the reader something.
+
+    doc2dial's pages head sections with the customer's question ("What can I do?", "Can I keep my CDL?"); support
+    replies ask the customer for details ("could you please provide your order number?"), which is an answer.
+    """
+    return sentence.rstrip().endswith("?") and not _TO_THE_READER.search(sentence)
+
+
 def extractive_answer(
     candidates: list[tuple[int, int, str]],
     similarities: np.ndarray,
@@ -174,9 +186,11 @@ def extractive_answer(
         relevant = k in following or 0 < 0.75 * similarities[best] <= similarities[k]
         if k not in chosen and relevant and words <= max_words:
             chosen.append(k)
-    # A question in the passage is its heading or FAQ entry ("Can I keep my CDL?"): it names the topic that the
-    # sentences after it answer, and only repeats the customer's question. Left out when something else is said.
-    statements = [k for k in chosen if not candidates[k][2].rstrip().endswith("?")]
+    # A question in the customer's voice is the passage's heading or FAQ entry ("Can I keep my CDL?"): it names
+    # the topic that the sentences after it answer, and only repeats the customer's question. Left out when
+    # something else is said. A question to the reader ("could you give us your order number?") is part of the
+    # answer and stays.
+    statements = [k for k in chosen if not is_heading_question(candidates[k][2])]
     chosen = statements or chosen
     text = " ".join(candidates[k][2] for k in sorted(chosen, key=lambda k: candidates[k][1]))
     return cite(text if text[-1:] in ".!?" else text + ".", passage + 1)

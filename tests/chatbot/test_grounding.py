@@ -1,6 +1,14 @@
 import numpy as np
+import pytest
 
-from chatbot.grounding import candidate_sentences, cite, extractive_answer, split_sentences, supporting_passage
+from chatbot.grounding import (
+    candidate_sentences,
+    cite,
+    extractive_answer,
+    is_heading_question,
+    split_sentences,
+    supporting_passage,
+)
 from chatbot.types import Chunk, Passage
 
 
@@ -112,3 +120,28 @@ def test_a_question_heading_names_the_topic_but_the_answer_leaves_it_out():
     assert answer == "Yes, you keep it with the intrastate-only restriction on your license card [1]."
     only_questions = candidate_sentences([passage("Can I still keep my commercial driver license today?")])
     assert extractive_answer(only_questions, np.array([0.9]), [0.7]).endswith("today [1]?")  # nothing else to say
+
+
+def test_a_question_to_the_customer_is_part_of_the_answer():
+    reply = passage(
+        "It would be my pleasure to help you see the accepted payment options. "
+        "Could you please tell me the name of the store you are asking about? "
+        "Once I know that, I can list the payment methods it accepts."
+    )
+    answer = extractive_answer(candidate_sentences([reply]), np.array([0.9, 0.6, 0.5]), [0.7])
+    assert "Could you please tell me the name of the store you are asking about" in answer
+
+
+@pytest.mark.parametrize(
+    ("sentence", "heading"),
+    [
+        ("What can I do?", True),
+        ("Can I keep my CDL?", True),
+        ("What is the Affordable Care Act?", True),
+        ("Could you please provide your order number?", False),
+        ("Have you received a letter from us?", False),
+        ("You can renew online.", False),
+    ],
+)
+def test_heading_questions_are_the_ones_not_put_to_the_reader(sentence, heading):
+    assert is_heading_question(sentence) is heading
