@@ -25,7 +25,13 @@ import numpy as np
 
 from chatbot.config import DEFAULT_MODEL
 from chatbot.errors import ModelLoadError
-from chatbot.sentiment import LABELS_FILE, classify_by_length, default_base_path, load_sentiment_model
+from chatbot.sentiment import (
+    LABELS_FILE,
+    classify_by_length,
+    default_base_path,
+    load_sentiment_model,
+    sentiment_model_dir,
+)
 from chatbot.types import Sentiment
 
 logger = logging.getLogger(__name__)
@@ -171,8 +177,6 @@ class OnnxSentimentClassifier:
         batch_size: int = 64,
         max_length: int = 128,
     ) -> None:
-        from chatbot.sentiment import sentiment_model_dir
-
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.path = sentiment_model_dir(model)

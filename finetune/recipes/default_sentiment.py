@@ -13,6 +13,7 @@ Run: python -m finetune.recipes.default_sentiment --out chatbot/assets/sentiment
 """
 
 import argparse
+import csv
 import json
 import logging
 import random
@@ -25,12 +26,33 @@ DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 TWEET_LABELS = {"0": "negative", "1": "neutral", "2": "positive"}
 
 
+def bitext_messages(seed: int = 13) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(train, held out) Bitext customer messages: complaints negative, requests of the other intents neutral
+    ("review" left out: asking how to leave feedback says nothing of the mood). Half held out by content hash."""
+    train: list[tuple[str, str]] = []
+    held_out: list[tuple[str, str]] = []
+    with (DATA / "bitext" / "train.csv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["intent"] == "review":
+                continue
+            pair = (row["instruction"].strip(), "negative" if row["intent"] == "complaint" else "neutral")
+            (held_out if in_eval_split(pair[0], 0.5, seed) else train).append(pair)
+    return train, held_out
+
+
 def build(
-    sst2_limit: int, neutral_limit: int, tweet_repeat: int = 1, mixed: int = 0, seed: int = 13
+    sst2_limit: int,
+    neutral_limit: int,
+    tweet_repeat: int = 1,
+    mixed: int = 0,
+    bitext: int = 0,
+    complaint_repeat: int = 1,
+    seed: int = 13,
 ) -> tuple[list, list, dict[str, list]]:
     rng = random.Random(seed)
     train: list[tuple[str, str]] = []
-    held_out: dict[str, list[tuple[str, str]]] = {"tweeteval": [], "sst2": []}
+    bitext_train, bitext_held_out = bitext_messages(seed)
+    held_out: dict[str, list[tuple[str, str]]] = {"tweeteval": [], "sst2": [], "bitext": bitext_held_out}
     sst2 = []
     with (DATA / "sentiment" / "sst2_train.tsv").open(encoding="utf-8") as fh:
         next(fh)
@@ -57,10 +79,19 @@ def build(
     rng.shuffle(requests)
     train += [(t, "neutral") for t in requests[:neutral_limit]]
     phrases = [(t, label) for t, label in sst2_train if 2 <= len(t.split()) <= 10]
+    # Requests not used as neutral examples; with `bitext`, also Bitext's (a shop's customers' own phrasing).
+    requests_bitext = [t for t, label in bitext_train if label == "neutral"]
+    if bitext:  # (without, the random stream stays that of the recipe's earlier versions)
+        rng.shuffle(requests_bitext)
+    unused = requests[neutral_limit:] + (requests_bitext[bitext:] if bitext else [])
     for _ in range(mixed):
-        request, (phrase, label) = rng.choice(requests[neutral_limit:]), rng.choice(phrases)
+        request, (phrase, label) = rng.choice(unused), rng.choice(phrases)
         joined = f"{request}. {phrase}" if rng.random() < 0.7 else f"{phrase}, {request}"
         train.append((joined, label))
+    # Customer-support messages: the requests as neutral (up to `bitext`), every complaint as negative.
+    if bitext:
+        train += [(t, "neutral") for t in requests_bitext[:bitext]]
+        train += [p for p in bitext_train if p[1] == "negative"] * complaint_repeat
     rng.shuffle(train)
     return train, held_out["tweeteval"], held_out
 
@@ -72,12 +103,16 @@ def main() -> None:
     parser.add_argument("--neutral", type=int, default=4000, help="CLINC150 requests used as neutral")
     parser.add_argument("--tweet-repeat", type=int, default=1, help="times each training tweet is seen per epoch")
     parser.add_argument("--mixed", type=int, default=0, help="request + sentiment phrase examples added")
+    parser.add_argument("--bitext", type=int, default=0, help="Bitext requests used as neutral (and its complaints)")
+    parser.add_argument("--complaint-repeat", type=int, default=1, help="times each Bitext complaint is seen")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--max-steps", type=int, default=0)
     parser.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="see SentimentTrainConfig.pooling")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    train, evaluation, held_out = build(args.sst2, args.neutral, args.tweet_repeat, args.mixed)
+    train, evaluation, held_out = build(
+        args.sst2, args.neutral, args.tweet_repeat, args.mixed, args.bitext, args.complaint_repeat
+    )
     print(f"train {len(train)}, eval (TweetEval held out) {len(evaluation)}, SST-2 held out {len(held_out['sst2'])}")
     report = train_sentiment(
         train,
