@@ -120,7 +120,7 @@ def load_answer_model(ref: str, *, models_dir: Path, dtype: Any = None) -> tuple
     path = default_generator_path(models_dir) if ref == DEFAULT_MODEL else str(SHIPPED_ANSWER_ADAPTERS.get(ref, ref))
     try:
         if (Path(path) / "adapter_config.json").exists():
-            from peft import PeftModel
+            from chatbot.adapters import merge_adapter
 
             meta_file = Path(path) / ADAPTER_BASE_FILE
             if not meta_file.exists():
@@ -130,7 +130,7 @@ def load_answer_model(ref: str, *, models_dir: Path, dtype: Any = None) -> tuple
             tokenizer = load_answer_tokenizer(base)
             model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
             # Merged: generation then costs what the base model costs.
-            model = PeftModel.from_pretrained(model, path).merge_and_unload()
+            model = merge_adapter(model, path)
         else:
             tokenizer = load_answer_tokenizer(path)
             model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)

@@ -75,7 +75,7 @@ def load_sentiment_model(path: Path, device: str) -> tuple[Any, Any, list[str]]:
     labels = list(meta["labels"])
     try:
         if (path / "adapter_config.json").exists():
-            from peft import PeftModel
+            from chatbot.adapters import merge_adapter
 
             base = default_base_path() if meta.get("base", DEFAULT_MODEL) == DEFAULT_MODEL else Path(meta["base"])
             tokenizer = AutoTokenizer.from_pretrained(base)
@@ -85,12 +85,12 @@ def load_sentiment_model(path: Path, device: str) -> tuple[Any, Any, list[str]]:
                 from chatbot.sentiment_model import MeanPooledClassifier
 
                 # Merged into the base weights: inference then costs what the plain encoder costs.
-                encoder = PeftModel.from_pretrained(AutoModel.from_pretrained(base), path).merge_and_unload()
+                encoder = merge_adapter(AutoModel.from_pretrained(base), path)
                 model = MeanPooledClassifier(encoder, len(labels))
                 model.load_head(path)
             else:
                 model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=len(labels))
-                model = PeftModel.from_pretrained(model, path).merge_and_unload()
+                model = merge_adapter(model, path)
         else:
             tokenizer = AutoTokenizer.from_pretrained(path)
             model = AutoModelForSequenceClassification.from_pretrained(path)

@@ -160,9 +160,11 @@ def train_answers(
     """
     import torch
     from accelerate import Accelerator
-    from peft import LoraConfig, TaskType, get_peft_model
+    from peft import LoraConfig, TaskType
     from torch.utils.data import DataLoader
     from transformers import AutoModelForCausalLM, get_linear_schedule_with_warmup
+
+    from chatbot.adapters import with_adapter
 
     if not train:
         raise InputError("no training examples")
@@ -182,7 +184,7 @@ def train_answers(
             lora_dropout=config.lora_dropout,
             target_modules="all-linear",
         )
-        model = get_peft_model(model, lora)
+        model = with_adapter(model, lora)
 
     encoded = [encode_example(tokenizer, e.chat(), config.max_length) for e in train]
     rows = [r for r in encoded if r is not None]

@@ -80,9 +80,10 @@ def train_sentiment(
     """
     import torch
     from accelerate import Accelerator
-    from peft import LoraConfig, TaskType, get_peft_model
+    from peft import LoraConfig, TaskType
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
+    from chatbot.adapters import with_adapter
     from chatbot.sentiment import LABELS_FILE, default_base_path
 
     if not train:
@@ -108,7 +109,7 @@ def train_sentiment(
 
         from chatbot.sentiment_model import MeanPooledClassifier
 
-        model = MeanPooledClassifier(get_peft_model(AutoModel.from_pretrained(base), lora), len(SENTIMENT_LABELS))
+        model = MeanPooledClassifier(with_adapter(AutoModel.from_pretrained(base), lora), len(SENTIMENT_LABELS))
     else:
         model = AutoModelForSequenceClassification.from_pretrained(
             base,
@@ -116,7 +117,7 @@ def train_sentiment(
             id2label=dict(enumerate(SENTIMENT_LABELS)),
             label2id=label_ids,
         )
-        model = get_peft_model(model, lora)
+        model = with_adapter(model, lora)
 
     order = list(range(len(train)))
     random.Random(config.seed).shuffle(order)
