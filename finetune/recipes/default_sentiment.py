@@ -7,7 +7,11 @@ Data (all public; licences in chatbot/assets/sentiment/TRAINING.md):
   no neutral class at all; except its thank_you requests, which are *positive*;
 - mixed messages: a CLINC150 request joined with a short SST-2 training phrase, labelled with the phrase's
   sentiment ("where is my order? what a waste of time" is negative). Without them the model learns that
-  anything phrased as a request is neutral, and misses the complaints that matter most.
+  anything phrased as a request is neutral, and misses the complaints that matter most;
+- optionally, Bitext customer-support messages (complaints negative, other requests neutral; half held out) and
+  `service_messages.csv`: 229 customer messages written for this project across many services (problem reports
+  and complaints without strong sentiment words negative, requests neutral, thanks and praise positive). Public
+  data has almost no negative customer messages that are not phrased as "I want to file a complaint".
 
 Run: python -m finetune.recipes.default_sentiment --out chatbot/assets/sentiment [--sst2 N] [--epochs E]
 """
@@ -23,6 +27,7 @@ from finetune.data import in_eval_split
 from finetune.sentiment import SentimentTrainConfig, train_sentiment
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+SERVICE_MESSAGES = Path(__file__).with_name("service_messages.csv")
 TWEET_LABELS = {"0": "negative", "1": "neutral", "2": "positive"}
 
 
@@ -47,6 +52,7 @@ def build(
     mixed: int = 0,
     bitext: int = 0,
     complaint_repeat: int = 1,
+    service_repeat: int = 0,
     seed: int = 13,
 ) -> tuple[list, list, dict[str, list]]:
     rng = random.Random(seed)
@@ -92,6 +98,9 @@ def build(
     if bitext:
         train += [(t, "neutral") for t in requests_bitext[:bitext]]
         train += [p for p in bitext_train if p[1] == "negative"] * complaint_repeat
+    if service_repeat:
+        with SERVICE_MESSAGES.open(encoding="utf-8") as fh:
+            train += [(row["text"], row["label"]) for row in csv.DictReader(fh)] * service_repeat
     rng.shuffle(train)
     return train, held_out["tweeteval"], held_out
 
@@ -105,13 +114,14 @@ def main() -> None:
     parser.add_argument("--mixed", type=int, default=0, help="request + sentiment phrase examples added")
     parser.add_argument("--bitext", type=int, default=0, help="Bitext requests used as neutral (and its complaints)")
     parser.add_argument("--complaint-repeat", type=int, default=1, help="times each Bitext complaint is seen")
+    parser.add_argument("--service-repeat", type=int, default=0, help="times each service_messages.csv row is seen")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--max-steps", type=int, default=0)
     parser.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="see SentimentTrainConfig.pooling")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
     train, evaluation, held_out = build(
-        args.sst2, args.neutral, args.tweet_repeat, args.mixed, args.bitext, args.complaint_repeat
+        args.sst2, args.neutral, args.tweet_repeat, args.mixed, args.bitext, args.complaint_repeat, args.service_repeat
     )
     print(f"train {len(train)}, eval (TweetEval held out) {len(evaluation)}, SST-2 held out {len(held_out['sst2'])}")
     report = train_sentiment(
