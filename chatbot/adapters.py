@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,26 @@ def quiet_peft() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
         yield
+
+
+def _not_a_load_report(record: logging.LogRecord) -> bool:
+    return "LOAD REPORT" not in record.getMessage()
+
+
+@contextmanager
+def head_loaded_later() -> Iterator[None]:
+    """Silences transformers' load report while a base encoder gets a new classification head.
+
+    The report calls the head "newly initialized ... consider training", which is wrong when the adapter loaded
+    right after holds the trained head (peft's `modules_to_save`). Only that report is filtered out: the logger's
+    level stays as it is (transformers runs extra checks when that level is raised).
+    """
+    report_logger = logging.getLogger("transformers.modeling_utils")
+    report_logger.addFilter(_not_a_load_report)
+    try:
+        yield
+    finally:
+        report_logger.removeFilter(_not_a_load_report)
 
 
 def merge_adapter(model: Any, adapter_dir: str | Path) -> Any:

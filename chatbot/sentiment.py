@@ -75,7 +75,7 @@ def load_sentiment_model(path: Path, device: str) -> tuple[Any, Any, list[str]]:
     labels = list(meta["labels"])
     try:
         if (path / "adapter_config.json").exists():
-            from chatbot.adapters import merge_adapter
+            from chatbot.adapters import head_loaded_later, merge_adapter
 
             base = default_base_path() if meta.get("base", DEFAULT_MODEL) == DEFAULT_MODEL else Path(meta["base"])
             tokenizer = AutoTokenizer.from_pretrained(base)
@@ -89,7 +89,8 @@ def load_sentiment_model(path: Path, device: str) -> tuple[Any, Any, list[str]]:
                 model = MeanPooledClassifier(encoder, len(labels))
                 model.load_head(path)
             else:
-                model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=len(labels))
+                with head_loaded_later():
+                    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=len(labels))
                 model = merge_adapter(model, path)
         else:
             tokenizer = AutoTokenizer.from_pretrained(path)

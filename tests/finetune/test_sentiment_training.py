@@ -164,3 +164,34 @@ def test_both_poolings_train_save_and_load_with_the_same_predictions(tiny_embedd
 def test_unknown_pooling_is_refused():
     with pytest.raises(Exception, match="pooling"):
         SentimentTrainConfig(pooling="max")
+
+
+def test_loading_a_trained_head_reports_nothing_missing_or_deprecated(tiny_embedder_dir, tmp_path):
+    """transformers calls the head of a base encoder "newly initialized" and peft trips a FutureWarning: neither is
+    true of a trained adapter, and both used to be printed by every `chatbot sentiment` command."""
+    import logging
+    import warnings
+
+    from transformers import AutoModelForSequenceClassification
+
+    from chatbot.sentiment import load_sentiment_model
+
+    base = str(tiny_embedder_dir.parent / "raw")
+    cfg = SentimentTrainConfig(base_model=base, max_steps=2, batch_size=8, pooling="cls")
+    train_sentiment(TRAIN, TRAIN[:6], tmp_path / "out", cfg, progress=False)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    transformers_logger = logging.getLogger("transformers")
+    transformers_logger.addHandler(handler)
+    try:
+        AutoModelForSequenceClassification.from_pretrained(base, num_labels=3)  # the report, as transformers logs it
+        assert any("LOAD REPORT" in r.getMessage() for r in records)
+        records.clear()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            load_sentiment_model(tmp_path / "out", "cpu")
+    finally:
+        transformers_logger.removeHandler(handler)
+    assert not [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+    assert not [str(w.message) for w in caught if "is_gradient_checkpointing" in str(w.message)]
