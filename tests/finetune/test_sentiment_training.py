@@ -168,11 +168,13 @@ def test_unknown_pooling_is_refused():
 
 def test_loading_a_trained_head_reports_nothing_missing_or_deprecated(tiny_embedder_dir, tmp_path):
     """transformers calls the head of a base encoder "newly initialized" and peft trips a FutureWarning: neither is
-    true of a trained adapter, and both used to be printed by every `chatbot sentiment` command."""
+    true of a trained adapter. The warning reached every `chatbot` command, the report every program that loads the
+    classifier without the CLI's quiet logging (benchmarks, embedding applications)."""
     import logging
     import warnings
 
     from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
 
     from chatbot.sentiment import load_sentiment_model
 
@@ -184,6 +186,8 @@ def test_loading_a_trained_head_reports_nothing_missing_or_deprecated(tiny_embed
     handler.emit = records.append  # type: ignore[method-assign]
     transformers_logger = logging.getLogger("transformers")
     transformers_logger.addHandler(handler)
+    verbosity = hf_logging.get_verbosity()  # the CLI lowers it to errors (tests of the CLI run in this process)
+    hf_logging.set_verbosity_warning()
     try:
         AutoModelForSequenceClassification.from_pretrained(base, num_labels=3)  # the report, as transformers logs it
         assert any("LOAD REPORT" in r.getMessage() for r in records)
@@ -193,5 +197,6 @@ def test_loading_a_trained_head_reports_nothing_missing_or_deprecated(tiny_embed
             load_sentiment_model(tmp_path / "out", "cpu")
     finally:
         transformers_logger.removeHandler(handler)
+        hf_logging.set_verbosity(verbosity)
     assert not [r.getMessage() for r in records if r.levelno >= logging.WARNING]
     assert not [str(w.message) for w in caught if "is_gradient_checkpointing" in str(w.message)]
