@@ -177,7 +177,8 @@ def train_sentiment(
     adapted.peft_config["default"].base_model_name_or_path = (
         "sentence-transformers/all-MiniLM-L6-v2" if config.base_model == DEFAULT_MODEL else config.base_model
     )
-    adapted.save_pretrained(output_dir)
+    # The embeddings are never trained: without saying so, peft looks the base name up on the Hub and warns offline.
+    adapted.save_pretrained(output_dir, save_embedding_layers=False)
     if mean:
         trained.save_head(output_dir)
     (output_dir / "README.md").unlink(
