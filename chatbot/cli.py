@@ -63,7 +63,6 @@ def cli(ctx: click.Context, home: Path | None, verbose: bool) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(level)  # bm25s sets DEBUG on its own logger
     if not verbose:  # per-file weight-loading bars hide the command's own output
         from transformers.utils import logging as hf_logging
 

@@ -107,11 +107,23 @@ class Manifest:
         )
 
 
-def _tokenize(texts: list[str]) -> list[list[str]]:
+def _bm25s() -> Any:
+    """The `bm25s` module, imported on first use.
+
+    bm25s sets its own logger to DEBUG when imported (bm25s 0.3.16: `logger.setLevel(logging.DEBUG)`), so an
+    application that logs warnings only printed "DEBUG bm25s: Building index from tokens" on every ingest. Its
+    level is reset so that the application's logging configuration decides.
+    """
     import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
+
+
+def _tokenize(texts: list[str]) -> list[list[str]]:
     import Stemmer
 
-    return bm25s.tokenize(
+    return _bm25s().tokenize(
         texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), return_ids=False, show_progress=False
     )
 
@@ -140,8 +152,7 @@ class KnowledgeIndex:
     @classmethod
     def build(cls, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray) -> KnowledgeIndex:
         """Index `chunks`; `vectors` are their embeddings, one row each, L2-normalised."""
-        import bm25s
-
+        bm25s = _bm25s()
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), manifest.dimension)
         dense = build_dense_index(vectors, manifest.dense_index)
         bm25 = bm25s.BM25()
@@ -204,9 +215,9 @@ class KnowledgeIndex:
     @classmethod
     def load(cls, index_dir: Path) -> KnowledgeIndex:
         """Load the current snapshot; `IndexNotBuiltError` when there is none."""
-        import bm25s
         import faiss
 
+        bm25s = _bm25s()
         snapshot = current_snapshot(index_dir)
         manifest = Manifest(**json.loads((snapshot / "manifest.json").read_text(encoding="utf-8")))
         with (snapshot / "chunks.jsonl").open(encoding="utf-8") as fh:

@@ -41,3 +41,26 @@ def test_the_requested_index_type_is_kept_by_later_ingests_and_removals(kb_dir, 
                     progress=False)  # fmt: skip
     assert report.chunks_embedded > 0 or KnowledgeIndex.load(settings.index_dir).dense_type == "flat"
     assert KnowledgeIndex.load(settings.index_dir).dense_type == "flat"
+
+
+def test_building_and_loading_an_index_logs_nothing_below_the_applications_level(tmp_path):
+    # bm25s sets DEBUG on its own logger when first imported: in a fresh process (as the CLI is), every ingest
+    # printed "DEBUG bm25s: Building index from tokens" under a WARNING configuration.
+    import subprocess
+    import sys
+
+    script = f"""
+import logging
+import numpy as np
+logging.basicConfig(level=logging.WARNING)
+from pathlib import Path
+from chatbot.types import Chunk
+from knowledge_base.index import KnowledgeIndex, Manifest
+chunks = [Chunk(f"c{{i}}", "a.md", "A", f"refunds take {{i}} days", i) for i in range(3)]
+index = KnowledgeIndex.build(Manifest("fake", 4, 120, 30), chunks, np.eye(3, 4, dtype=np.float32))
+index.save(Path({str(tmp_path)!r}))
+print(KnowledgeIndex.load(Path({str(tmp_path)!r})).search_bm25("refunds", 1))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert "DEBUG" not in done.stderr, done.stderr
+    assert done.stdout.strip()  # the index was built, saved, loaded and searched
