@@ -8,12 +8,13 @@ Data (all public; licences in chatbot/assets/sentiment/TRAINING.md):
 - mixed messages: a CLINC150 request joined with a short SST-2 training phrase, labelled with the phrase's
   sentiment ("where is my order? what a waste of time" is negative). Without them the model learns that
   anything phrased as a request is neutral, and misses the complaints that matter most;
-- optionally, Bitext customer-support messages (complaints negative, other requests neutral; half held out) and
+- Bitext customer-support messages (complaints negative, other requests neutral; half held out) and
   `service_messages.csv`: 229 customer messages written for this project across many services (problem reports
   and complaints without strong sentiment words negative, requests neutral, thanks and praise positive). Public
   data has almost no negative customer messages that are not phrased as "I want to file a complaint".
 
 Run: python -m finetune.recipes.default_sentiment --out chatbot/assets/sentiment [--sst2 N] [--epochs E]
+(the defaults are the shipped model's recipe, chatbot/assets/sentiment/TRAINING.md)
 """
 
 import argparse
@@ -109,13 +110,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--sst2", type=int, default=20000, help="SST-2 training sentences used")
-    parser.add_argument("--neutral", type=int, default=4000, help="CLINC150 requests used as neutral")
-    parser.add_argument("--tweet-repeat", type=int, default=1, help="times each training tweet is seen per epoch")
-    parser.add_argument("--mixed", type=int, default=0, help="request + sentiment phrase examples added")
-    parser.add_argument("--bitext", type=int, default=0, help="Bitext requests used as neutral (and its complaints)")
-    parser.add_argument("--complaint-repeat", type=int, default=1, help="times each Bitext complaint is seen")
-    parser.add_argument("--service-repeat", type=int, default=0, help="times each service_messages.csv row is seen")
-    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--neutral", type=int, default=3000, help="CLINC150 requests used as neutral")
+    parser.add_argument("--tweet-repeat", type=int, default=6, help="times each training tweet is seen per epoch")
+    parser.add_argument("--mixed", type=int, default=4000, help="request + sentiment phrase examples added")
+    parser.add_argument("--bitext", type=int, default=500, help="Bitext requests used as neutral (and its complaints)")
+    parser.add_argument("--complaint-repeat", type=int, default=2, help="times each Bitext complaint is seen")
+    parser.add_argument("--service-repeat", type=int, default=4, help="times each service_messages.csv row is seen")
+    parser.add_argument("--epochs", type=float, default=1.5)
     parser.add_argument("--max-steps", type=int, default=0)
     parser.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="see SentimentTrainConfig.pooling")
     args = parser.parse_args()
