@@ -28,6 +28,7 @@ from chatbot.textmetrics import token_f1
 from chatbot.types import Decision, Turn
 
 RECALL_AT = (1, 5, 10)
+KB_ANSWERS = {Decision.GENERATED.value, Decision.EXTRACTED.value, Decision.FAQ.value}
 WORD_BUDGET = 600  # recall within the first 600 words of retrieved text: bigger chunks cannot win by size alone
 
 
@@ -133,6 +134,11 @@ def summarise(rows: list[dict[str, Any]], questions: list[EvalQuestion]) -> dict
         summary["handoff_rate_answerable"] = round(sum(r["handed_off"] for r in answerable) / len(answerable), 4)
     if unanswerable:
         summary["handoff_rate_unanswerable"] = round(sum(r["handed_off"] for r in unanswerable) / len(unanswerable), 4)
+        # What must not happen: an answer from the knowledge base to a question it cannot answer. Neither a hand-off
+        # nor a polite reply to small talk ("thank you!") is one.
+        from_kb = sum(r["decision"] in KB_ANSWERS for r in unanswerable)
+        summary["answered_from_kb_rate_unanswerable"] = round(from_kb / len(unanswerable), 4)
+    summary["small_talk"] = sum(r["decision"] == Decision.SMALL_TALK.value for r in rows)
     latencies = sorted(r["latency_ms"].get("total", 0.0) for r in rows)
     summary["latency_ms_p50"] = round(latencies[len(latencies) // 2], 1)
     summary["latency_ms_p95"] = round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 1)

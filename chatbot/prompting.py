@@ -34,10 +34,78 @@ _HUMAN_REQUEST = re.compile(
 )
 _CITATION = re.compile(r"\[(\d+)\]")
 
+# Small talk: messages that say hello, thank, say goodbye, acknowledge, ask for help without a question yet, or
+# ask what the bot is. Nothing in the knowledge base answers them, and before they were recognised each one handed
+# the conversation to staff, after which the bot said nothing more: a customer who opened with "hi" never got an
+# answer from it. A message is small talk only when it is made of these phrases alone (plus "please", names of
+# the addressee, punctuation and emoji): "thanks, but it still doesn't work" is not. "Yes" is not either: it
+# answers something said before ("Do you want to know about X?"), which the answer path reads in the history
+# (88 of doc2dial's 2,159 customer turns are a bare "yes"). English only.
+_SMALL_TALK_PHRASES = {
+    "greeting": ("hi", "hello", "hey", "hiya", "howdy", "greetings", "good (?:morning|afternoon|evening|day)"),
+    "thanks": (
+        "thanks", "thank you", "thank u", "thx", "ty", "cheers", "many thanks", "much appreciated",
+        "(?:i )?appreciate (?:it|that|your help|the help)",
+    ),
+    "goodbye": (
+        "bye", "goodbye", "bye bye", "see you", "see ya", "take care",
+        "have a (?:nice|good|great|lovely) (?:day|evening|weekend|one)", "that'?s all", "that is all", "that'?s it",
+        "no thanks", "no thank you", "nothing else", "i'?m done", "all good",
+    ),
+    "help": (
+        "help", "i need (?:some )?help", "(?:can|could) you help(?: me)?", "i have a (?:quick )?question",
+        "quick question", "can i ask (?:you )?(?:a question|something)",
+    ),
+    "about_bot": (
+        "what can you do", "what can i ask(?: you)?", "what do you do", "who are you", "what are you",
+        "are you (?:a )?(?:bot|robot|human|real|real person|person|ai|machine)",
+        "is this (?:a )?(?:bot|robot|human|real person)",
+    ),
+    "acknowledgement": (
+        "ok", "okay", "kk", "alright", "all right", "great", "perfect", "cool", "awesome", "nice", "good",
+        "wonderful", "brilliant", "excellent", "fantastic", "got it", "i see", "understood", "sounds good",
+        "makes sense", "that helped", "that helps", "that worked", "it worked", "it works",
+        "that'?s (?:great|perfect|helpful|good)",
+    ),
+}  # fmt: skip
+# Words that may go with those phrases without changing what the message is.
+_SMALL_TALK_FILLER = (
+    "please", "there", "again", "so much", "very much", "a lot", "a ton", "a bunch", "team", "all", "everyone",
+    "guys", "folks", "for (?:your|the|all (?:your|the)) help", "for helping(?: me)?", "for that",
+    "for (?:the|your) (?:quick )?(?:answer|reply|response|info)", "then", "and", "oh", "ah", "wow",
+)  # fmt: skip
+_SMALL_TALK_PART = "|".join(f"(?P<{kind}>{'|'.join(phrases)})" for kind, phrases in _SMALL_TALK_PHRASES.items())
+_SMALL_TALK_ANY = "|".join([*(p for phrases in _SMALL_TALK_PHRASES.values() for p in phrases), *_SMALL_TALK_FILLER])
+_SMALL_TALK = re.compile(rf"(?:{_SMALL_TALK_ANY})(?: (?:{_SMALL_TALK_ANY}))*")
+# When a message is several kinds at once ("hi, thanks, bye"), the reply answers the one that asks most of it.
+_SMALL_TALK_PRIORITY = ("help", "about_bot", "goodbye", "thanks", "greeting", "acknowledgement")
+SMALL_TALK_REPLIES = {
+    "greeting": "Hello! How can I help you today? Ask me a question, or ask for a person at any time.",
+    "help": "Of course. What would you like to know? Ask your question, or ask for a person at any time.",
+    "about_bot": (
+        "I'm a virtual assistant. I answer questions from our help articles and show where each answer comes from, "
+        "and I pass the conversation to a member of our support team whenever you ask or I'm not sure."
+    ),
+    "thanks": "You're welcome! Is there anything else I can help you with?",
+    "goodbye": "Thank you for getting in touch. Have a good day!",
+    "acknowledgement": "Is there anything else I can help you with?",
+}
+
 
 def wants_human(message: str) -> bool:
     """True when the customer asks for a person ("agent", "can I talk to a human?")."""
     return bool(_HUMAN_REQUEST.search(message.strip()))
+
+
+def small_talk(message: str) -> str | None:
+    """The kind of small talk `message` is ("greeting", "thanks", "goodbye", "help", "about_bot",
+    "acknowledgement"; keys of `SMALL_TALK_REPLIES`), or None for anything else."""
+    text = unicodedata.normalize("NFKC", message).lower().replace("\u2019", "'")
+    text = " ".join(re.sub(r"[^\w\s']+", " ", text).split())  # punctuation and emoji out
+    if not text or not _SMALL_TALK.fullmatch(text):
+        return None
+    kinds = {m.lastgroup for m in re.finditer(rf"\b(?:{_SMALL_TALK_PART})\b", text)}
+    return next((kind for kind in _SMALL_TALK_PRIORITY if kind in kinds), None)
 
 
 def format_passages(passages: list[Passage]) -> str:

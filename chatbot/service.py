@@ -25,10 +25,12 @@ from chatbot.prompting import (
     HANDOFF_MESSAGE,
     REQUESTED_HANDOFF_MESSAGE,
     REVIEW_HOLD_MESSAGE,
+    SMALL_TALK_REPLIES,
     build_messages,
     clean_citations,
     is_degenerate,
     is_off_language,
+    small_talk,
     wants_human,
 )
 from chatbot.sentiment import SentimentClassifier, turned_negative
@@ -197,6 +199,11 @@ class ChatService:
         if wants_human(message):
             answer = Answer(REQUESTED_HANDOFF_MESSAGE, Decision.HANDOFF_REQUESTED, confidence=0.0)
             return self._finish(conversation_id, answer, started)
+        # "hi", "thanks", "bye": answered politely, also in review mode (a canned reply needs no approval); sent to the
+        # answer path they would hand the conversation to staff for want of evidence.
+        kind = small_talk(message)
+        if kind is not None:
+            return self._finish(conversation_id, Answer(SMALL_TALK_REPLIES[kind], Decision.SMALL_TALK, 0.0), started)
 
         passages = self.retriever.retrieve(message, earlier_turns, settings.retrieve_k)
         retrieved = time.perf_counter()

@@ -30,7 +30,7 @@ from chatbot.schema import (
     WebSessionRow,
     now,
 )
-from chatbot.types import Answer, Decision, DocumentRecord, Role, Sentiment, Turn
+from chatbot.types import BOT_REPLIES, Answer, Decision, DocumentRecord, Role, Sentiment, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -556,7 +556,7 @@ class SqlStore:
             return days.setdefault(key, {"day": key, "answers": 0, "handed_off": 0, "feedback": 0, "positive": 0,
                                          "customer_messages": 0, "negative": 0})  # fmt: skip
 
-        handoffs = {d.value for d in Decision} - {"generated", "extracted", "faq"}
+        handoffs = {d.value for d in Decision if d not in BOT_REPLIES}
         with Session(self.engine) as session:
             for created, role, decision, label in session.execute(
                 select(MessageRow.created_at, MessageRow.role, MessageRow.decision, MessageRow.sentiment_label)

@@ -21,6 +21,11 @@ class Decision(str, Enum):
     HANDOFF_BAD_OUTPUT = "handoff_bad_output"
     WAITING_FOR_STAFF = "waiting_for_staff"
     HELD_FOR_REVIEW = "held_for_review"  # review mode: the answer is a draft until a person approves it
+    SMALL_TALK = "small_talk"  # a greeting, thanks, goodbye... answered politely, not from the knowledge base
+
+
+# The decisions where the bot itself replied; every other decision hands the conversation to a person.
+BOT_REPLIES = frozenset({Decision.GENERATED, Decision.EXTRACTED, Decision.FAQ, Decision.SMALL_TALK})
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,7 @@ class Answer:
     @property
     def handed_off(self) -> bool:
         """True when the conversation was handed to a person instead of answered by the bot."""
-        return self.decision not in (Decision.GENERATED, Decision.EXTRACTED, Decision.FAQ)
+        return self.decision not in BOT_REPLIES
 
     def cited_sources(self) -> list[tuple[int, Passage]]:
         """(number, passage) for each source the text cites as [n]; every source when it cites none."""

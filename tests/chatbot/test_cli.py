@@ -82,7 +82,7 @@ def test_ask_prints_numbered_sources(tiny_env, kb_dir, monkeypatch):
 
 
 def test_ask_without_a_knowledge_base_says_what_to_do(tiny_env):
-    result = CliRunner().invoke(cli, ["ask", "hello"])
+    result = CliRunner().invoke(cli, ["ask", "How long do refunds take?"])
     assert isinstance(result.exception, Exception) and "chatbot kb ingest" in str(result.exception)
 
 

@@ -91,8 +91,23 @@ def test_summary_counts_handoffs_on_answerable_questions():
     from chatbot.evaluation import EvalQuestion
 
     rows = [
-        {"id": "1", "answer": "x", "handed_off": True, "sources": [], "latency_ms": {"total": 5.0}},
-        {"id": "2", "answer": "y", "handed_off": False, "sources": [], "latency_ms": {"total": 7.0}},
-    ]
+        {"id": "1", "answer": "x", "decision": "handoff_low_confidence", "handed_off": True, "sources": [],
+         "latency_ms": {"total": 5.0}},
+        {"id": "2", "answer": "y", "decision": "extracted", "handed_off": False, "sources": [],
+         "latency_ms": {"total": 7.0}},
+    ]  # fmt: skip
     summary = summarise(rows, [EvalQuestion("1", "q1"), EvalQuestion("2", "q2")])
     assert summary["handoff_rate_answerable"] == 0.5 and "recall@1" not in summary
+
+
+def test_a_polite_reply_to_small_talk_is_not_an_answer_from_the_knowledge_base():
+    from chatbot.evaluation import EvalQuestion
+
+    rows = [
+        {"id": str(i), "answer": "", "decision": decision, "handed_off": decision.startswith("handoff"), "sources": [],
+         "latency_ms": {"total": 1.0}}
+        for i, decision in enumerate(["handoff_low_confidence", "small_talk", "extracted", "handoff_requested"])
+    ]  # fmt: skip
+    summary = summarise(rows, [EvalQuestion(str(i), "q", answerable=False) for i in range(4)])
+    assert summary["handoff_rate_unanswerable"] == 0.5
+    assert summary["answered_from_kb_rate_unanswerable"] == 0.25 and summary["small_talk"] == 1

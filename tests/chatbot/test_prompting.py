@@ -1,6 +1,13 @@
 import pytest
 
-from chatbot.prompting import build_messages, clean_citations, is_degenerate, wants_human
+from chatbot.prompting import (
+    SMALL_TALK_REPLIES,
+    build_messages,
+    clean_citations,
+    is_degenerate,
+    small_talk,
+    wants_human,
+)
 from chatbot.types import Chunk, Passage, Turn
 
 
@@ -40,6 +47,48 @@ def test_requests_for_a_person(message):
 )
 def test_ordinary_questions_are_not_requests_for_a_person(message):
     assert not wants_human(message)
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("hi", "greeting"),
+        ("Hello there! 👋", "greeting"),
+        ("Good morning team", "greeting"),
+        ("thanks, that helped", "thanks"),
+        ("Thank you so much for the quick reply!", "thanks"),
+        ("ok thanks", "thanks"),
+        ("That\u2019s all, thanks!", "goodbye"),
+        ("great, thank you, bye", "goodbye"),
+        ("no thanks", "goodbye"),
+        ("hey, can you help me?", "help"),
+        ("I have a question", "help"),
+        ("what can you do?", "about_bot"),
+        ("Are you a bot?", "about_bot"),
+        ("ok", "acknowledgement"),
+        ("Got it.", "acknowledgement"),
+    ],
+)
+def test_small_talk_is_recognised(message, kind):
+    assert small_talk(message) == kind and SMALL_TALK_REPLIES[kind]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Hi, how long do refunds take?",
+        "thanks but it still does not work",
+        "hi, I need to change my address",
+        "ok so where is my order",
+        "yes",  # answers what was said before: the answer path reads it with the history
+        "yes please",
+        "please",
+        "¿Cuánto tardan los reembolsos?",
+        "",
+    ],
+)
+def test_questions_and_replies_in_context_are_not_small_talk(message):
+    assert small_talk(message) is None
 
 
 def test_messages_hold_rules_numbered_quoted_passages_history_and_question():

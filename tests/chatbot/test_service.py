@@ -1,7 +1,7 @@
 import pytest
 
 from chatbot.errors import InputError
-from chatbot.prompting import HANDOFF_MESSAGE
+from chatbot.prompting import HANDOFF_MESSAGE, SMALL_TALK_REPLIES
 from chatbot.types import Decision
 
 
@@ -56,6 +56,24 @@ def test_customer_can_ask_for_a_person(make_service, fake_generator):
     assert service.store.status(answer.conversation_id) == "needs_human"
     follow_up = service.ask("Are you there?", answer.conversation_id)
     assert follow_up.decision is Decision.WAITING_FOR_STAFF
+    assert fake_generator.history == []
+
+
+@pytest.mark.parametrize("review_mode", ["auto", "review"])
+def test_small_talk_is_answered_politely_and_the_bot_keeps_answering(make_service, fake_generator, review_mode):
+    # Before: "hi" found no evidence, handed the conversation to staff, and every later question got "a member of
+    # our support team will reply".
+    service = make_service(handoff_confidence=0.1, answer_mode="extractive", review_mode=review_mode)
+    greeting = service.ask("Hi there!")
+    assert greeting.decision is Decision.SMALL_TALK and not greeting.handed_off
+    assert greeting.text == SMALL_TALK_REPLIES["greeting"] and greeting.sources == []
+    cid = greeting.conversation_id
+    assert service.store.status(cid) != "needs_human"
+    assert service.ask("ok thanks!", cid).text == SMALL_TALK_REPLIES["thanks"]
+    question = service.ask("How long do refunds take?", cid)
+    expected = Decision.HELD_FOR_REVIEW if review_mode == "review" else Decision.EXTRACTED
+    assert question.decision is expected
+    assert [m.role for m in service.store.history(cid, 10)] == ["user", "assistant"] * 3  # all stored
     assert fake_generator.history == []
 
 
