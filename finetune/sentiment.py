@@ -84,10 +84,13 @@ def train_sentiment(
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
     from chatbot.adapters import with_adapter
-    from chatbot.sentiment import LABELS_FILE, default_base_path
+    from chatbot.sentiment import LABELS_FILE, default_base_path, spell_out_emoji
 
     if not train:
         raise ConfigError("no training examples")
+    # The classifier reads emoji as words (`spell_out_emoji`); so must its training.
+    train = [(spell_out_emoji(text), label) for text, label in train]
+    evaluation = [(spell_out_emoji(text), label) for text, label in evaluation]
     label_ids = {label: i for i, label in enumerate(SENTIMENT_LABELS)}
     torch.manual_seed(config.seed)
     accelerator = Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no")

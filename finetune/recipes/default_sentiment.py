@@ -30,6 +30,14 @@ from finetune.sentiment import SentimentTrainConfig, train_sentiment
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 SERVICE_MESSAGES = Path(__file__).with_name("service_messages.csv")
 TWEET_LABELS = {"0": "negative", "1": "neutral", "2": "positive"}
+# Emoji customers put in chat messages, by the mood they carry (chosen for this project). The classifier reads them
+# by name (`chatbot.sentiment.spell_out_emoji`: "😡" -> "(enraged face)"); examples with them teach it what the
+# names mean. benchmarks/emoji_probe.csv also uses emoji that are not listed here.
+EMOJI = {
+    "negative": "😡 😠 🤬 😤 👎 😞 😢 😭 💩 🙄 😒 😩 😫 😑 🤦 😔 😟 ☹️ 💔 😣".split(),
+    "neutral": "👋 📦 📧 📞 🕒 📍 🙋 💳 🧾 🔑".split(),
+    "positive": "😊 🙂 😀 😃 😄 😁 😍 🥰 ❤️ 👍 🙏 🎉 ✨ 💯 👏 😌 🤩 😎 🥳 💚".split(),
+}
 
 
 def bitext_messages(seed: int = 13) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -46,6 +54,25 @@ def bitext_messages(seed: int = 13) -> tuple[list[tuple[str, str]], list[tuple[s
     return train, held_out
 
 
+def emoji_examples(requests: list[str], count: int, seed: int) -> list[tuple[str, str]]:
+    """`count` messages whose mood is in their emoji: 1-3 emoji of one mood alone, or before or after a request
+    ("where is my order? 😡" is negative, "📦 where is my order?" neutral)."""
+    rng = random.Random(seed)
+    examples = []
+    for _ in range(count):
+        label = rng.choice(sorted(EMOJI))
+        marks = "".join(rng.choice(EMOJI[label]) for _ in range(rng.choice((1, 1, 2, 3))))
+        place = rng.random()
+        if place < 0.2:
+            text = marks
+        elif place < 0.7:
+            text = f"{rng.choice(requests)} {marks}"
+        else:
+            text = f"{marks} {rng.choice(requests)}"
+        examples.append((text, label))
+    return examples
+
+
 def build(
     sst2_limit: int,
     neutral_limit: int,
@@ -54,6 +81,7 @@ def build(
     bitext: int = 0,
     complaint_repeat: int = 1,
     service_repeat: int = 0,
+    emoji: int = 0,
     seed: int = 13,
 ) -> tuple[list, list, dict[str, list]]:
     rng = random.Random(seed)
@@ -102,6 +130,7 @@ def build(
     if service_repeat:
         with SERVICE_MESSAGES.open(encoding="utf-8") as fh:
             train += [(row["text"], row["label"]) for row in csv.DictReader(fh)] * service_repeat
+    train += emoji_examples(unused, emoji, seed)  # its own random stream: the examples above stay as they were
     rng.shuffle(train)
     return train, held_out["tweeteval"], held_out
 
@@ -116,13 +145,21 @@ def main() -> None:
     parser.add_argument("--bitext", type=int, default=500, help="Bitext requests used as neutral (and its complaints)")
     parser.add_argument("--complaint-repeat", type=int, default=2, help="times each Bitext complaint is seen")
     parser.add_argument("--service-repeat", type=int, default=4, help="times each service_messages.csv row is seen")
+    parser.add_argument("--emoji", type=int, default=1500, help="messages whose mood is in their emoji")
     parser.add_argument("--epochs", type=float, default=1.5)
     parser.add_argument("--max-steps", type=int, default=0)
     parser.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="see SentimentTrainConfig.pooling")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
     train, evaluation, held_out = build(
-        args.sst2, args.neutral, args.tweet_repeat, args.mixed, args.bitext, args.complaint_repeat, args.service_repeat
+        args.sst2,
+        args.neutral,
+        args.tweet_repeat,
+        args.mixed,
+        args.bitext,
+        args.complaint_repeat,
+        args.service_repeat,
+        args.emoji,
     )
     print(f"train {len(train)}, eval (TweetEval held out) {len(evaluation)}, SST-2 held out {len(held_out['sst2'])}")
     report = train_sentiment(

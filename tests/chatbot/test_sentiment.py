@@ -6,7 +6,13 @@ import pytest
 
 from chatbot import sentiment_onnx
 from chatbot.errors import ModelLoadError
-from chatbot.sentiment import TransformersSentimentClassifier, make_sentiment_classifier, turned_negative
+from chatbot.sentiment import (
+    TransformersSentimentClassifier,
+    classify_by_length,
+    make_sentiment_classifier,
+    spell_out_emoji,
+    turned_negative,
+)
 from chatbot.sentiment_onnx import OnnxSentimentClassifier
 from chatbot.types import Sentiment
 
@@ -38,6 +44,32 @@ def test_classifies_in_batches_with_probabilities(tiny_classifier_dir):
     # Batching does not change results (beyond float rounding: padded batches sum in another order).
     (single,) = classifier.classify(texts[:1])
     assert single.label == results[0].label and single.score == pytest.approx(results[0].score, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("Still waiting 😡", "Still waiting (enraged face)"),
+        ("😡😡", "(enraged face) (enraged face)"),
+        ("👍🏽 thanks", "(thumbs up medium skin tone) thanks"),  # a skin tone is part of the emoji
+        ("I love it ❤️!", "I love it (red heart) !"),  # the variation selector too
+        ("no emoji:  spacing kept", "no emoji:  spacing kept"),
+    ],
+)
+def test_emoji_are_read_by_name(text, read):
+    assert spell_out_emoji(text) == read
+
+
+def test_the_model_is_shown_emoji_by_name_and_results_keep_the_callers_order():
+    seen = []
+
+    def probabilities(batch):
+        seen.extend(batch)
+        return [[0.1, 0.1, 0.8] if "face" in t else [0.8, 0.1, 0.1] for t in batch]
+
+    results = classify_by_length(["no refund yet", "😊", ""], 2, probabilities, ["negative", "neutral", "positive"])
+    assert [r.label for r in results] == ["negative", "positive", "negative"]
+    assert "(smiling face with smiling eyes)" in seen and "." in seen  # an empty text is read as "."
 
 
 def test_folder_without_labels_is_refused(tmp_path):

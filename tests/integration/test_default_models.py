@@ -103,6 +103,16 @@ def test_shipped_sentiment_model_hears_complaints_without_strong_words():
     assert [r.label for r in results] == ["negative"] * 3 + ["neutral"] * 3
 
 
+def test_shipped_sentiment_model_reads_the_mood_of_emoji():
+    """Emoji used to reach the model as unknown tokens: "😡😡😡" was positive (0.99) and 👎 changed nothing."""
+    from chatbot.sentiment import TransformersSentimentClassifier
+
+    results = TransformersSentimentClassifier(device="cpu").classify(
+        ["😡😡😡", "my order arrived 👎", "my order arrived 👍", "📦 where is my order?"]
+    )
+    assert [r.label for r in results] == ["negative", "negative", "positive", "neutral"]
+
+
 def test_assistant_stores_the_sentiment_of_customer_messages(demo_service):
     answer = demo_service.ask("My parcel arrived broken and nobody answers my emails. This is ridiculous!")
     user = demo_service.store.messages(answer.conversation_id)[0]
