@@ -77,6 +77,9 @@ _SMALL_TALK_FILLER = (
 _SMALL_TALK_PART = "|".join(f"(?P<{kind}>{'|'.join(phrases)})" for kind, phrases in _SMALL_TALK_PHRASES.items())
 _SMALL_TALK_ANY = "|".join([*(p for phrases in _SMALL_TALK_PHRASES.values() for p in phrases), *_SMALL_TALK_FILLER])
 _SMALL_TALK = re.compile(rf"(?:{_SMALL_TALK_ANY})(?: (?:{_SMALL_TALK_ANY}))*")
+# Emoji that say the same as a word of small talk: a customer's "👍" after an answer was handed to staff.
+_SMALL_TALK_EMOJI = {"👍": "ok", "👌": "ok", "✅": "ok", "🙂": "ok", "😊": "ok", "😀": "ok", "😃": "ok", "😄": "ok",
+                     "👏": "great", "🙏": "thanks", "❤": "thanks", "👋": "hi"}  # fmt: skip
 # When a message is several kinds at once ("hi, thanks, bye"), the reply answers the one that asks most of it.
 _SMALL_TALK_PRIORITY = ("help", "about_bot", "goodbye", "thanks", "greeting", "acknowledgement")
 SMALL_TALK_REPLIES = {
@@ -101,7 +104,8 @@ def small_talk(message: str) -> str | None:
     """The kind of small talk `message` is ("greeting", "thanks", "goodbye", "help", "about_bot",
     "acknowledgement"; keys of `SMALL_TALK_REPLIES`), or None for anything else."""
     text = unicodedata.normalize("NFKC", message).lower().replace("\u2019", "'")
-    text = " ".join(re.sub(r"[^\w\s']+", " ", text).split())  # punctuation and emoji out
+    text = "".join(f" {_SMALL_TALK_EMOJI[c]} " if c in _SMALL_TALK_EMOJI else c for c in text)
+    text = " ".join(re.sub(r"[^\w\s']+", " ", text).split())  # punctuation and other emoji out
     if not text or not _SMALL_TALK.fullmatch(text):
         return None
     kinds = {m.lastgroup for m in re.finditer(rf"\b(?:{_SMALL_TALK_PART})\b", text)}

@@ -67,6 +67,9 @@ def test_ordinary_questions_are_not_requests_for_a_person(message):
         ("Are you a bot?", "about_bot"),
         ("ok", "acknowledgement"),
         ("Got it.", "acknowledgement"),
+        ("👍", "acknowledgement"),  # was handed to staff: no words, no evidence
+        ("🙏🙏", "thanks"),
+        ("thank you ❤️", "thanks"),
     ],
 )
 def test_small_talk_is_recognised(message, kind):
@@ -84,6 +87,7 @@ def test_small_talk_is_recognised(message, kind):
         "yes please",
         "please",
         "¿Cuánto tardan los reembolsos?",
+        "😡😡",  # an unhappy customer: the answer path hands over
         "",
     ],
 )
