@@ -25,10 +25,10 @@ from chatbot.errors import InputError
 from chatbot.service import ChatService
 from chatbot.storage import SqlStore
 from chatbot.textmetrics import token_f1
-from chatbot.types import Decision, Turn
+from chatbot.types import BOT_REPLIES, Decision, Turn
 
 RECALL_AT = (1, 5, 10)
-KB_ANSWERS = {Decision.GENERATED.value, Decision.EXTRACTED.value, Decision.FAQ.value}
+KB_ANSWERS = {d.value for d in BOT_REPLIES - {Decision.SMALL_TALK}}  # the bot's replies from the knowledge base
 WORD_BUDGET = 600  # recall within the first 600 words of retrieved text: bigger chunks cannot win by size alone
 
 

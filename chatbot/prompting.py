@@ -77,6 +77,7 @@ _SMALL_TALK_FILLER = (
 _SMALL_TALK_PART = "|".join(f"(?P<{kind}>{'|'.join(phrases)})" for kind, phrases in _SMALL_TALK_PHRASES.items())
 _SMALL_TALK_ANY = "|".join([*(p for phrases in _SMALL_TALK_PHRASES.values() for p in phrases), *_SMALL_TALK_FILLER])
 _SMALL_TALK = re.compile(rf"(?:{_SMALL_TALK_ANY})(?: (?:{_SMALL_TALK_ANY}))*")
+_SMALL_TALK_KINDS = re.compile(rf"\b(?:{_SMALL_TALK_PART})\b")
 # Emoji that say the same as a word of small talk: a customer's "👍" after an answer was handed to staff.
 _SMALL_TALK_EMOJI = {"👍": "ok", "👌": "ok", "✅": "ok", "🙂": "ok", "😊": "ok", "😀": "ok", "😃": "ok", "😄": "ok",
                      "👏": "great", "🙏": "thanks", "❤": "thanks", "👋": "hi"}  # fmt: skip
@@ -108,7 +109,7 @@ def small_talk(message: str) -> str | None:
     text = " ".join(re.sub(r"[^\w\s']+", " ", text).split())  # punctuation and other emoji out
     if not text or not _SMALL_TALK.fullmatch(text):
         return None
-    kinds = {m.lastgroup for m in re.finditer(rf"\b(?:{_SMALL_TALK_PART})\b", text)}
+    kinds = {m.lastgroup for m in _SMALL_TALK_KINDS.finditer(text)}
     return next((kind for kind in _SMALL_TALK_PRIORITY if kind in kinds), None)
 
 
