@@ -549,6 +549,63 @@ def users_remove(settings: Settings, name: str) -> None:
 
 
 @cli.group()
+def texts() -> None:
+    """The bot's fixed replies and the chat page's wording: see them, reword them (e.g. in your language)."""
+
+
+@texts.command("list")
+@click.pass_obj
+@_handle_errors
+def texts_list(settings: Settings) -> None:
+    """Show every text: its name, whether it is reworded, what it is for, and the words in force."""
+    from chatbot.bot_texts import SPECS
+    from chatbot.storage import SqlStore
+
+    current = SqlStore(settings.database_url).bot_texts()
+    for key, spec in SPECS.items():
+        state = "default" if current.is_default(key) else "reworded"
+        click.echo(f"{key} ({state}): {spec.help}")
+        for line in current[key].split("\n") if current[key] else ["(none)"]:
+            click.echo(f"    {line}")
+
+
+@texts.command("set")
+@click.argument("key")
+@click.argument("text", nargs=-1, required=True)
+@click.pass_obj
+@_handle_errors
+def texts_set(settings: Settings, key: str, text: tuple[str, ...]) -> None:
+    """Reword one text (`chatbot texts list` names them); the next customer message uses it.
+
+    \b
+    Examples:
+        chatbot texts set handoff "Ich bin nicht sicher; eine Kollegin meldet sich gleich hier."
+        chatbot texts set examples "How do I renew my licence?" "Which documents do I need?"
+        chatbot texts set examples ""        # no example questions under the chat box
+    """
+    from chatbot.storage import SqlStore
+
+    stored = SqlStore(settings.database_url).set_bot_text(
+        key, ("\n" if key == "examples" else " ").join(text), user="cli"
+    )
+    click.echo(f"{key} is now:")
+    for line in stored.split("\n") if stored else ["(none)"]:
+        click.echo(f"    {line}")
+
+
+@texts.command("reset")
+@click.argument("key")
+@click.pass_obj
+@_handle_errors
+def texts_reset(settings: Settings, key: str) -> None:
+    """Go back to the default wording of one text."""
+    from chatbot.storage import SqlStore
+
+    changed = SqlStore(settings.database_url).reset_bot_text(key)
+    click.echo(f"{key}: back to the default" if changed else f"{key} was not reworded; nothing to do")
+
+
+@cli.group()
 def models() -> None:
     """List model versions, promote one to serve, roll back."""
 

@@ -15,15 +15,6 @@ SYSTEM_RULES = (
     "passages do not contain the answer, say that you are not sure and that a colleague will help."
 )
 
-HANDOFF_MESSAGE = (
-    "I'm not sure I can answer that correctly, so I'm passing your conversation to a member of our support "
-    "team. They will reply here as soon as possible."
-)
-REVIEW_HOLD_MESSAGE = "Thanks for your message. A member of our support team will reply here shortly."
-REQUESTED_HANDOFF_MESSAGE = (
-    "Of course. I'm passing your conversation to a member of our support team; they will reply here."
-)
-
 _HUMAN_REQUEST = re.compile(
     # "contact my insurance agent" is about the customer's own agent, not ours: no "my" in between.
     r"\b(talk|speak|chat|connect|contact|transfer|put)(s|ing|ting|ed)?\b(?:(?!\bmy\b).){0,30}"
@@ -83,17 +74,6 @@ _SMALL_TALK_EMOJI = {"👍": "ok", "👌": "ok", "✅": "ok", "🙂": "ok", "�
                      "👏": "great", "🙏": "thanks", "❤": "thanks", "👋": "hi"}  # fmt: skip
 # When a message is several kinds at once ("hi, thanks, bye"), the reply answers the one that asks most of it.
 _SMALL_TALK_PRIORITY = ("help", "about_bot", "goodbye", "thanks", "greeting", "acknowledgement")
-SMALL_TALK_REPLIES = {
-    "greeting": "Hello! How can I help you today? Ask me a question, or ask for a person at any time.",
-    "help": "Of course. What would you like to know? Ask your question, or ask for a person at any time.",
-    "about_bot": (
-        "I'm a virtual assistant. I answer questions from our help articles and show where each answer comes from, "
-        "and I pass the conversation to a member of our support team whenever you ask or I'm not sure."
-    ),
-    "thanks": "You're welcome! Is there anything else I can help you with?",
-    "goodbye": "Thank you for getting in touch. Have a good day!",
-    "acknowledgement": "Is there anything else I can help you with?",
-}
 
 
 def wants_human(message: str) -> bool:
@@ -103,7 +83,7 @@ def wants_human(message: str) -> bool:
 
 def small_talk(message: str) -> str | None:
     """The kind of small talk `message` is ("greeting", "thanks", "goodbye", "help", "about_bot",
-    "acknowledgement"; keys of `SMALL_TALK_REPLIES`), or None for anything else."""
+    "acknowledgement"; each is also the name of its reply in `chatbot.bot_texts`), or None for anything else."""
     text = unicodedata.normalize("NFKC", message).lower().replace("\u2019", "'")
     text = "".join(f" {_SMALL_TALK_EMOJI[c]} " if c in _SMALL_TALK_EMOJI else c for c in text)
     text = " ".join(re.sub(r"[^\w\s']+", " ", text).split())  # punctuation and other emoji out

@@ -133,6 +133,15 @@ class FeedbackRow(Base):
     sentiment_score: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
+class BotTextRow(Base):
+    __tablename__ = "bot_texts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # a key of chatbot.bot_texts.SPECS
+    text: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
 class MigrationRow(Base):
     __tablename__ = "_migrations"
 
@@ -169,12 +178,18 @@ def m005_staff(conn: Connection) -> None:
     add_missing_columns(conn, "conversations")
 
 
+def m006_bot_texts(conn: Connection) -> None:
+    """The operator's own wording of the bot's fixed replies and of the chat page."""
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables["bot_texts"]])
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_conversations_messages", m001_conversations_messages),
     ("m002_model_versions", m002_model_versions),
     ("m003_sentiment_and_flags", m003_sentiment_and_flags),
     ("m004_kb_documents", m004_kb_documents),
     ("m005_staff", m005_staff),
+    ("m006_bot_texts", m006_bot_texts),
 ]
 
 

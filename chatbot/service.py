@@ -8,8 +8,9 @@ from collections.abc import Generator as PyGenerator
 from collections.abc import Iterator
 from typing import Protocol
 
+from chatbot.bot_texts import BotTexts
 from chatbot.config import Settings
-from chatbot.errors import InputError
+from chatbot.errors import IndexNotBuiltError, InputError
 from chatbot.generation import DEFAULT_GENERATOR_NAME, FirstPieceLate, Generator
 from chatbot.grounding import (
     candidate_sentences,
@@ -22,10 +23,6 @@ from chatbot.grounding import (
     supporting_passage,
 )
 from chatbot.prompting import (
-    HANDOFF_MESSAGE,
-    REQUESTED_HANDOFF_MESSAGE,
-    REVIEW_HOLD_MESSAGE,
-    SMALL_TALK_REPLIES,
     build_messages,
     clean_citations,
     is_degenerate,
@@ -55,9 +52,6 @@ def handoff_threshold(settings: Settings, offtopic_ceiling: float | None) -> flo
     return min(settings.handoff_confidence, max(MIN_AUTO_HANDOFF, offtopic_ceiling))
 
 
-WAITING_MESSAGE = "Thanks, your message is in the conversation; a member of our support team will reply here."
-
-
 class Retriever(Protocol):
     """Finds passages for a question in the context of earlier turns."""
 
@@ -67,6 +61,10 @@ class Retriever(Protocol):
 
     def offtopic_ceiling(self) -> float | None:
         """The highest confidence clearly off-topic requests reach on this knowledge base, if measured."""
+        ...
+
+    def faq_questions(self, limit: int) -> list[str]:
+        """Up to `limit` questions of the knowledge base's FAQ entries, in the order they were ingested."""
         ...
 
 
@@ -138,6 +136,20 @@ class ChatService:
             return self.generator.name != DEFAULT_GENERATOR_NAME
         return self.settings.answer_mode == "generative"
 
+    def texts(self) -> BotTexts:
+        """The wording of the bot's fixed replies and of the chat page (the operator's, over the defaults)."""
+        return self.store.bot_texts()
+
+    def example_questions(self, limit: int = 3) -> list[str]:
+        """The example questions the chat page offers: the operator's, else the first questions of the FAQ."""
+        examples = self.texts().examples()
+        if examples:
+            return examples
+        try:
+            return self.retriever.faq_questions(limit)
+        except IndexNotBuiltError:  # no knowledge base yet: nothing to suggest
+            return []
+
     def start_conversation(self) -> str:
         """A new conversation id (unguessable)."""
         return self.store.create_conversation()
@@ -194,16 +206,16 @@ class ChatService:
         if status == "staff":  # a person has taken the conversation over: the bot stays silent
             return self._finish(conversation_id, Answer("", Decision.WAITING_FOR_STAFF, confidence=0.0), started)
         if status == "needs_human":
-            answer = Answer(WAITING_MESSAGE, Decision.WAITING_FOR_STAFF, confidence=0.0)
+            answer = Answer(self._text("waiting"), Decision.WAITING_FOR_STAFF, confidence=0.0)
             return self._finish(conversation_id, answer, started)
         if wants_human(message):
-            answer = Answer(REQUESTED_HANDOFF_MESSAGE, Decision.HANDOFF_REQUESTED, confidence=0.0)
+            answer = Answer(self._text("requested_handoff"), Decision.HANDOFF_REQUESTED, confidence=0.0)
             return self._finish(conversation_id, answer, started)
         # "hi", "thanks", "bye": answered politely, also in review mode (a canned reply needs no approval); sent to the
         # answer path they would hand the conversation to staff for want of evidence.
         kind = small_talk(message)
         if kind is not None:
-            return self._finish(conversation_id, Answer(SMALL_TALK_REPLIES[kind], Decision.SMALL_TALK, 0.0), started)
+            return self._finish(conversation_id, Answer(self._text(kind), Decision.SMALL_TALK, 0.0), started)
 
         passages = self.retriever.retrieve(message, earlier_turns, settings.retrieve_k)
         retrieved = time.perf_counter()
@@ -214,7 +226,7 @@ class ChatService:
             # Staff get the passages' best sentences as a suggestion to start from.
             suggestion = Answer(self._extract(message, shown), Decision.EXTRACTED, confidence, sources=shown)
             self.store.add_draft(conversation_id, suggestion)
-            answer = Answer(HANDOFF_MESSAGE, Decision.HANDOFF_LOW_CONFIDENCE, confidence, sources=shown)
+            answer = Answer(self._text("handoff"), Decision.HANDOFF_LOW_CONFIDENCE, confidence, sources=shown)
             answer.latency_ms = latency
             return self._finish(conversation_id, answer, started)
 
@@ -230,7 +242,7 @@ class ChatService:
         if review:  # the answer is a draft for staff; the customer is told a person will reply
             latency.pop("first_token", None)
             self.store.add_draft(conversation_id, answer)
-            answer = Answer(REVIEW_HOLD_MESSAGE, Decision.HELD_FOR_REVIEW, confidence, sources=answer.sources)
+            answer = Answer(self._text("review_hold"), Decision.HELD_FOR_REVIEW, confidence, sources=answer.sources)
         if answer.decision is not Decision.GENERATED or review:
             latency.setdefault("first_token", (time.perf_counter() - started) * 1000)
             yield answer.text
@@ -270,7 +282,7 @@ class ChatService:
             text, _ = clean_citations("".join(pieces), len(passages))
             if is_degenerate(text) or is_off_language(text, message):
                 logger.warning("unusable model output: %r", text[:200])
-                return Answer(HANDOFF_MESSAGE, Decision.HANDOFF_BAD_OUTPUT, confidence, sources=passages)
+                return Answer(self._text("handoff"), Decision.HANDOFF_BAD_OUTPUT, confidence, sources=passages)
             return Answer(text, Decision.GENERATED, confidence, sources=passages, model_version=self.generator.name)
 
         said: list[str] = []
@@ -331,7 +343,7 @@ class ChatService:
     def _extract(self, message: str, passages: list[Passage]) -> str:
         candidates = candidate_sentences(passages)
         if not candidates:
-            return HANDOFF_MESSAGE
+            return self._text("handoff")
         vectors = self.embedder.embed([message] + [c[2] for c in candidates])
         return extractive_answer(
             candidates,
@@ -339,6 +351,10 @@ class ChatService:
             [p.confidence for p in passages],
             wants_quantity=expects_quantity(message),
         )
+
+    def _text(self, key: str) -> str:
+        # Read when needed (a fixed reply is rare), so an operator's rewording applies to the next message.
+        return self.store.bot_texts()[key]
 
     def _finish(self, conversation_id: str, answer: Answer, started: float) -> Answer:
         answer.latency_ms["total"] = (time.perf_counter() - started) * 1000

@@ -16,10 +16,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from chatbot.bot_texts import BotTexts, check_key, check_text
 from chatbot.errors import StoreError
 from chatbot.schema import (
     MIGRATIONS,
     Base,
+    BotTextRow,
     ConversationRow,
     DraftRow,
     FeedbackRow,
@@ -144,6 +146,10 @@ class Store(Protocol):
 
     def set_feedback_reason(self, feedback_id: int, reason: str, sentiment: Sentiment | None) -> None:
         """Add the reason (and its sentiment) to a rating."""
+        ...
+
+    def bot_texts(self) -> BotTexts:
+        """The wording of the bot's fixed replies and of the chat page now in force."""
         ...
 
 
@@ -493,6 +499,32 @@ class SqlStore:
             entries,
             key=lambda e: (e.status == "staff", rank.get(e.reason, len(URGENCY)), _aware(e.waiting_since)),
         )
+
+    def bot_texts(self) -> BotTexts:
+        """The wording of the bot's fixed replies and of the chat page now in force."""
+        with Session(self.engine) as session:
+            return BotTexts.from_stored({r.key: r.text for r in session.scalars(select(BotTextRow))})
+
+    def set_bot_text(self, key: str, text: str, *, user: str) -> str:
+        """Reword the text `key` (checked by `chatbot.bot_texts.check_text`); returns the text as stored."""
+        text = check_text(key, text)
+        with Session(self.engine) as session, session.begin():
+            row = session.get(BotTextRow, key)
+            if row is None:
+                session.add(BotTextRow(key=key, text=text, updated_by=user, updated_at=now()))
+            else:
+                row.text, row.updated_by, row.updated_at = text, user, now()
+        return text
+
+    def reset_bot_text(self, key: str) -> bool:
+        """Go back to the default wording of `key`; False when it had not been reworded."""
+        check_key(key)
+        with Session(self.engine) as session, session.begin():
+            row = session.get(BotTextRow, key)
+            if row is None:
+                return False
+            session.delete(row)
+        return True
 
     def add_user(self, name: str, role: str, password_hash: str) -> None:
         """Create an account; an existing name is an error."""

@@ -19,7 +19,6 @@ logger = logging.getLogger(__name__)
 
 Messages = list[dict[str, str]]
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~])")
-EXAMPLES = ["How long do refunds take?", "Can I change my delivery address?", "Which payment methods do you accept?"]
 
 
 def as_text(text: str) -> str:
@@ -121,10 +120,26 @@ def new_conversation() -> tuple[Messages, str, int]:
     return [], "", 0
 
 
+def page_wording(service: ChatService) -> tuple[str, Any]:
+    """The page's heading and intro, and its example questions (the operator's, else the FAQ's), read when a
+    customer opens the page so that an operator's rewording shows without a restart."""
+    texts = service.texts()
+    heading = f"### {as_text(texts['page_heading'])}\n{as_text(texts['page_intro'])}"
+    examples = service.example_questions()
+    return heading, gr.update(samples=[[q] for q in examples], visible=bool(examples))
+
+
+def pick_example(service: ChatService, index: int | None) -> str:
+    """The example question the customer clicked, for the text box (by position: the page shows the list that
+    `page_wording` read)."""
+    examples = service.example_questions()
+    return examples[index] if index is not None and 0 <= index < len(examples) else ""
+
+
 def build_chat_page(service: ChatService) -> gr.Blocks:
     """The customer chat page as its own `gr.Blocks` (fits a phone screen; embeddable, see README)."""
     with gr.Blocks(title="Help center chat", fill_width=True) as page:
-        gr.Markdown("### Ask us anything\nAnswers come from our help center, with their sources.")
+        heading = gr.Markdown()
         conversation_id = gr.State("")
         seen = gr.State(0)
         feedback_id = gr.State(None)
@@ -139,11 +154,13 @@ def build_chat_page(service: ChatService) -> gr.Blocks:
                 placeholder="Type your question and press Enter", show_label=False, scale=5, min_width=160
             )
             send = gr.Button("Send", variant="primary", scale=1, min_width=70)
-        gr.Examples(EXAMPLES, inputs=box)
+        examples = gr.Dataset(components=[box], samples=[], type="index", label="Examples", visible=False)
         with gr.Row():
             person = gr.Button("Talk to a person", size="sm")
             clear = gr.Button("New conversation", size="sm")
         state = [chat, conversation_id, box, seen]
+        page.load(partial(page_wording, service), None, [heading, examples], api_visibility="private")
+        examples.click(partial(pick_example, service), examples, box, api_visibility="private")
         handler = partial(respond, service)
         box.submit(handler, [box, chat, conversation_id, seen], state, api_name="chat")
         send.click(handler, [box, chat, conversation_id, seen], state, api_visibility="private")

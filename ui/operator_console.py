@@ -11,6 +11,7 @@ import gradio as gr
 import pandas as pd
 
 from chatbot.auth import Accounts
+from chatbot.bot_texts import SPECS
 from chatbot.config import Settings
 from chatbot.errors import ChatbotError
 from chatbot.kb_admin import ingest_paths, remove_sources, sync_documents
@@ -202,6 +203,42 @@ class OperatorConsole:
                     rows.append((day["day"], name, day[key]))
         return pd.DataFrame(rows, columns=["day", "measure", "rate"])
 
+    def texts(self, request: gr.Request) -> pd.DataFrame:
+        """Every text of the bot and the chat page: name, whether reworded, purpose, words in force."""
+        require_user(self.accounts, request, "operator")
+        current = self.store.bot_texts()
+        rows = [
+            (key, "default" if current.is_default(key) else "reworded", current[key], spec.help)
+            for key, spec in SPECS.items()
+        ]
+        return pd.DataFrame(rows, columns=["Text", "State", "Words in force", "What it is"])
+
+    def text(self, key: str, request: gr.Request) -> str:
+        """The words in force for one text, to edit."""
+        require_user(self.accounts, request, "operator")
+        if key not in SPECS:
+            raise gr.Error(f"there is no text named {key!r}")
+        return self.store.bot_texts()[key]
+
+    def save_text(self, key: str, text: str, request: gr.Request) -> str:
+        """Store the operator's wording of one text; the next customer message uses it."""
+        user = require_user(self.accounts, request, "operator")
+        try:
+            self.store.set_bot_text(key, text, user=user.name)
+        except ChatbotError as err:
+            raise gr.Error(str(err)) from err
+        return f"Saved **{key}**: customers see it from their next message (the chat page when it is opened)."
+
+    def reset_text(self, key: str, request: gr.Request) -> tuple[str, str]:
+        """Go back to the default wording of one text; returns the message and the default words."""
+        require_user(self.accounts, request, "operator")
+        try:
+            changed = self.store.reset_bot_text(key)
+        except ChatbotError as err:
+            raise gr.Error(str(err)) from err
+        message = f"**{key}** is back to the default." if changed else f"**{key}** already had the default wording."
+        return message, SPECS[key].default
+
 
 def build_operator_page(console: OperatorConsole) -> gr.Blocks:
     """The operator console as its own `gr.Blocks`."""
@@ -240,6 +277,20 @@ def build_operator_page(console: OperatorConsole) -> gr.Blocks:
             models_result = gr.Markdown()
             report = gr.Markdown()
             curve = gr.Image(label="Loss curve", height=300)
+        with gr.Tab("Bot texts"):
+            gr.Markdown(
+                "The bot's fixed replies and the chat page's wording: reword them in your company's voice or "
+                "language. Example questions: one per line; left empty, the first questions of your FAQ are shown."
+            )
+            texts = gr.Dataframe(
+                label="Texts", interactive=False, wrap=True, column_widths=["14%", "9%", "47%", "30%"]
+            )
+            text_key = gr.Dropdown(list(SPECS), value="handoff", label="Text to reword")
+            text_words = gr.Textbox(label="Words", lines=4, max_length=2000)
+            with gr.Row():
+                save_text = gr.Button("Save", variant="primary")
+                reset_text = gr.Button("Restore the default")
+            text_result = gr.Markdown()
         with gr.Tab("Quality over time"):
             quality = gr.LinePlot(x="day", y="rate", color="measure", title="Per day", height=320)
 
@@ -278,11 +329,28 @@ def build_operator_page(console: OperatorConsole) -> gr.Blocks:
         def show_quality(request: gr.Request) -> pd.DataFrame:
             return console.quality(request)
 
+        def list_texts(request: gr.Request) -> pd.DataFrame:
+            return console.texts(request)
+
+        def edit_text(key: str, request: gr.Request) -> str:
+            return console.text(key, request)
+
+        def run_save_text(key: str, words: str, request: gr.Request) -> str:
+            return console.save_text(key, words, request)
+
+        def run_reset_text(key: str, request: gr.Request) -> tuple[str, str]:
+            return console.reset_text(key, request)
+
         page.load(signed_in, None, who)
         page.load(list_documents, None, documents)
         page.load(list_versions, None, versions)
         page.load(show_quality, None, quality)
         page.load(poll_job, None, [job_line, loss])
+        page.load(list_texts, None, texts)
+        page.load(edit_text, text_key, text_words)
+        text_key.change(edit_text, text_key, text_words)
+        save_text.click(run_save_text, [text_key, text_words], text_result).then(list_texts, None, texts)
+        reset_text.click(run_reset_text, text_key, [text_result, text_words]).then(list_texts, None, texts)
         ingest.click(run_ingest, uploads, kb_result).then(list_documents, None, documents)
         remove.click(run_remove, source, kb_result).then(list_documents, None, documents)
         show.click(show_report, version, [report, curve])

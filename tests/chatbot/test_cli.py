@@ -21,7 +21,9 @@ def invoke(*args):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-@pytest.mark.parametrize("command", [[], ["kb"], ["kb", "ingest"], ["kb", "stats"], ["ask"], ["serve"]])
+@pytest.mark.parametrize(
+    "command", [[], ["kb"], ["kb", "ingest"], ["kb", "stats"], ["ask"], ["serve"], ["texts"], ["texts", "set"]]
+)
 def test_help(command):
     result = invoke(*command, "--help")
     assert result.exit_code == 0
@@ -136,3 +138,22 @@ def test_users_can_be_added_listed_and_removed_with_a_prompted_password(settings
         runner.invoke(cli, ["users", "add", "ali", "--role", "staff", "--password", "short"], catch_exceptions=False)
     assert runner.invoke(cli, ["users", "remove", "maria"]).exit_code == 0
     assert "maria" not in runner.invoke(cli, ["users", "list"]).output
+
+
+def test_texts_are_listed_reworded_and_reset(settings):
+    from chatbot.errors import InputError
+
+    listed = invoke("texts", "list").output
+    assert "handoff (default): reply when the knowledge base does not answer" in listed
+    assert "examples (default)" in listed and "(none)" in listed
+    result = invoke("texts", "set", "handoff", "Un momento,", "le paso con una persona.")
+    assert result.exit_code == 0 and "Un momento, le paso con una persona." in result.output
+    invoke("texts", "set", "examples", "How do I renew my licence?", "Which documents do I need?")
+    listed = invoke("texts", "list").output
+    assert "handoff (reworded)" in listed and "    Un momento, le paso con una persona." in listed
+    assert "    How do I renew my licence?\n    Which documents do I need?" in listed
+    with pytest.raises(InputError, match="no text named 'greting'"):
+        invoke("texts", "set", "greting", "Hola")
+    assert "back to the default" in invoke("texts", "reset", "handoff").output
+    assert "nothing to do" in invoke("texts", "reset", "handoff").output
+    assert "handoff (default)" in invoke("texts", "list").output

@@ -1,7 +1,7 @@
 import pytest
 
+from chatbot.bot_texts import DEFAULT_TEXTS
 from chatbot.prompting import (
-    SMALL_TALK_REPLIES,
     build_messages,
     clean_citations,
     is_degenerate,
@@ -73,7 +73,7 @@ def test_ordinary_questions_are_not_requests_for_a_person(message):
     ],
 )
 def test_small_talk_is_recognised(message, kind):
-    assert small_talk(message) == kind and SMALL_TALK_REPLIES[kind]
+    assert small_talk(message) == kind and DEFAULT_TEXTS[kind]  # every kind has its reply
 
 
 @pytest.mark.parametrize(

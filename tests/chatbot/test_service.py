@@ -1,7 +1,7 @@
 import pytest
 
+from chatbot.bot_texts import DEFAULT_TEXTS
 from chatbot.errors import InputError
-from chatbot.prompting import HANDOFF_MESSAGE, SMALL_TALK_REPLIES
 from chatbot.types import Decision
 
 
@@ -43,7 +43,7 @@ def test_weak_evidence_hands_off_and_flags_the_conversation(make_service, fake_g
     service = make_service(handoff_confidence=0.99)
     answer = service.ask("What is the capital of France?")
     assert answer.decision is Decision.HANDOFF_LOW_CONFIDENCE and answer.handed_off
-    assert answer.text == HANDOFF_MESSAGE
+    assert answer.text == DEFAULT_TEXTS["handoff"]
     assert fake_generator.history == []  # the model was not asked
     assert service.store.status(answer.conversation_id) == "needs_human"
     assert answer.sources  # staff still see what was found
@@ -66,10 +66,10 @@ def test_small_talk_is_answered_politely_and_the_bot_keeps_answering(make_servic
     service = make_service(handoff_confidence=0.1, answer_mode="extractive", review_mode=review_mode)
     greeting = service.ask("Hi there!")
     assert greeting.decision is Decision.SMALL_TALK and not greeting.handed_off
-    assert greeting.text == SMALL_TALK_REPLIES["greeting"] and greeting.sources == []
+    assert greeting.text == DEFAULT_TEXTS["greeting"] and greeting.sources == []
     cid = greeting.conversation_id
     assert service.store.status(cid) != "needs_human"
-    assert service.ask("ok thanks!", cid).text == SMALL_TALK_REPLIES["thanks"]
+    assert service.ask("ok thanks!", cid).text == DEFAULT_TEXTS["thanks"]
     question = service.ask("How long do refunds take?", cid)
     expected = Decision.HELD_FOR_REVIEW if review_mode == "review" else Decision.EXTRACTED
     assert question.decision is expected
@@ -293,3 +293,28 @@ def test_a_question_the_knowledge_base_matches_better_than_off_topic_requests_is
     confidence = max(p.confidence for p in service.retriever.retrieve(question, [], 3))
     assert confidence >= 0.3
     assert service.ask(question).decision is Decision.EXTRACTED
+
+
+def test_the_operators_wording_is_what_the_customer_reads_from_the_next_message(make_service):
+    service = make_service(handoff_confidence=0.99)
+    cid = service.start_conversation()
+    assert service.ask("Hello!", cid).text == DEFAULT_TEXTS["greeting"]
+    service.store.set_bot_text("greeting", "Hallo! Wie kann ich helfen?", user="omar")
+    service.store.set_bot_text("handoff", "Das weiß ich nicht sicher; eine Kollegin meldet sich hier.", user="omar")
+    service.store.set_bot_text("waiting", "Ihre Nachricht ist angekommen.", user="omar")
+    assert service.ask("Hello!", cid).text == "Hallo! Wie kann ich helfen?"
+    handed_off = service.ask("What is the capital of France?", cid)
+    assert handed_off.handed_off and handed_off.text.startswith("Das weiß ich nicht sicher")
+    assert service.ask("Are you there?", cid).text == "Ihre Nachricht ist angekommen."
+
+
+def test_example_questions_are_the_operators_else_the_faqs_else_none(make_service, tmp_path):
+    from chatbot.retrieval import HybridRetriever, IndexHandle
+
+    service = make_service()
+    assert service.example_questions() == ["Do you ship outside Europe?"]  # the test knowledge base's FAQ
+    service.store.set_bot_text("examples", "How long do refunds take?\nWhere is my parcel?", user="omar")
+    assert service.example_questions() == ["How long do refunds take?", "Where is my parcel?"]
+    service.store.reset_bot_text("examples")
+    service.retriever = HybridRetriever(IndexHandle(tmp_path / "no-index-yet"), service.embedder)
+    assert service.example_questions() == []  # a deployment before its first ingest

@@ -118,3 +118,29 @@ def test_processes_opening_a_new_database_at_once_each_get_a_working_store(kind,
         with context.Pool(4) as pool:
             assert pool.map(_open_store, [url] * 4) == [0, 0, 0, 0]
         assert SqlStore(url).migrate() == []
+
+
+def test_bot_texts_are_reworded_and_reset_without_touching_the_others(store):
+    from chatbot.bot_texts import DEFAULT_TEXTS
+
+    assert store.set_bot_text("handoff", "  Un momento, le paso con una persona. ", user="omar") == (
+        "Un momento, le paso con una persona."
+    )
+    store.set_bot_text("handoff", "Einen Moment bitte.", user="omar")  # a second rewording replaces the first
+    store.set_bot_text("greeting", "Hallo!", user="omar")
+    texts = store.bot_texts()
+    assert texts["handoff"] == "Einen Moment bitte." and texts["greeting"] == "Hallo!"
+    assert texts["thanks"] == DEFAULT_TEXTS["thanks"]
+    assert store.reset_bot_text("handoff") is True and store.reset_bot_text("handoff") is False
+    assert store.bot_texts()["handoff"] == DEFAULT_TEXTS["handoff"] and store.bot_texts()["greeting"] == "Hallo!"
+
+
+def test_bad_bot_text_is_refused_and_the_stored_one_kept(store):
+    from chatbot.errors import InputError
+
+    store.set_bot_text("handoff", "Einen Moment bitte.", user="omar")
+    with pytest.raises(InputError, match="empty"):
+        store.set_bot_text("handoff", " ", user="omar")
+    with pytest.raises(InputError, match="no text named 'nope'"):
+        store.reset_bot_text("nope")
+    assert store.bot_texts()["handoff"] == "Einen Moment bitte."

@@ -1,6 +1,7 @@
 """The whole story in a real browser (headless Chromium driven by Playwright), against the app served on
 loopback: a customer is handed off, staff edit the suggested reply and send it, the customer sees it, an
-operator adds a document and the customer's next question is answered from it with its source.
+operator adds a document and the customer's next question is answered from it with its source; the operator
+rewords the bot's greeting and the customer is greeted in those words.
 
 Screenshots of every page go to test-artifacts/browser/ (not committed): look at them.
 """
@@ -52,6 +53,7 @@ def test_handoff_staff_reply_and_a_new_document_in_a_real_browser(served, tmp_pa
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         customer = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
         customer.goto(url + "/")
+        expect(customer.get_by_text("Do you ship outside Europe?")).to_be_visible(timeout=15_000)  # the KB's FAQ
         ask(customer, "Can I pay with Bitcoin?")
         expect(customer.get_by_text("passing your conversation to a member of our support team")).to_be_visible(
             timeout=30_000
@@ -97,6 +99,18 @@ def test_handoff_staff_reply_and_a_new_document_in_a_real_browser(served, tmp_pa
         ask(customer, "Bitcoin payments?")
         expect(customer.get_by_text("uploads/bitcoin.md")).to_be_visible(timeout=30_000)  # the source is listed
         customer.screenshot(path=ARTIFACTS / "6-customer-answered-from-new-document.png", full_page=True)
+
+        operator.get_by_role("tab", name="Bot texts").click()
+        operator.get_by_label("Text to reword").click()
+        operator.get_by_role("option", name="greeting").click()
+        words = operator.get_by_label("Words")
+        expect(words).to_have_value(re.compile("^Hello! How can I help"), timeout=15_000)
+        words.fill("Hallo! Wie können wir helfen?")
+        operator.get_by_role("button", name="Save").click()
+        expect(operator.get_by_text("Saved greeting")).to_be_visible(timeout=15_000)
+        operator.screenshot(path=ARTIFACTS / "7-operator-rewords-the-greeting.png", full_page=True)
+        ask(customer, "Hello!")
+        expect(customer.get_by_text("Hallo! Wie können wir helfen?")).to_be_visible(timeout=15_000)
         browser.close()
     decided = service.store.drafts()[-1]
     assert decided.status == "edited"

@@ -12,6 +12,8 @@ from ui.chat_widget import (
     as_text,
     format_answer,
     new_conversation,
+    page_wording,
+    pick_example,
     poll_staff_replies,
     record_feedback,
     record_reason,
@@ -119,3 +121,18 @@ def test_thumbs_down_asks_why_and_stores_the_reason_with_its_sentiment(chat_serv
     assert (rating, reason, sentiment) == (-1, "This is useless, terrible answer", "negative")
     _, box = record_feedback(chat_service, messages, cid, Like(1, True))
     assert box["visible"] is False and chat_service.store.feedback()[-1][0] == 1
+
+
+def test_the_page_shows_the_knowledge_bases_own_examples_and_the_operators_wording(chat_service):
+    heading, examples = page_wording(chat_service)
+    assert heading.startswith("### Ask us anything\n")
+    assert examples["samples"] == [["Do you ship outside Europe?"]] and examples["visible"]  # the test KB's FAQ
+    assert pick_example(chat_service, 0) == "Do you ship outside Europe?"
+    chat_service.store.set_bot_text("page_heading", "¿En qué podemos ayudarle?", user="omar")
+    chat_service.store.set_bot_text("examples", "¿Cuánto tarda un reembolso?\n¿Dónde está mi pedido?", user="omar")
+    heading, examples = page_wording(chat_service)
+    assert heading.startswith("### ¿En qué podemos ayudarle?")
+    assert examples["samples"] == [["¿Cuánto tarda un reembolso?"], ["¿Dónde está mi pedido?"]]
+    assert pick_example(chat_service, 1) == "¿Dónde está mi pedido?" and pick_example(chat_service, 5) == ""
+    chat_service.store.set_bot_text("examples", "", user="omar")  # the operator wants none: the FAQ's again
+    assert page_wording(chat_service)[1]["samples"] == [["Do you ship outside Europe?"]]

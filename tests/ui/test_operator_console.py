@@ -31,6 +31,8 @@ def test_every_operator_action_refuses_anyone_but_a_signed_in_operator(console):
             console.promote("x", False, request)
         with pytest.raises(gr.Error, match="sign in"):
             console.start_job("answers", None, True, 10, request)
+        with pytest.raises(gr.Error, match="sign in"):
+            console.save_text("handoff", "Hacked", request)
 
 
 def test_operator_uploads_ingests_lists_and_removes_documents(console, tmp_path):
@@ -79,3 +81,22 @@ def test_quality_over_time_counts_handoffs_feedback_and_negative_messages(make_s
     table = console.quality(request)
     rates = dict(zip(table["measure"], table["rate"], strict=True))
     assert rates["hand-off rate"] == 1.0 and rates["positive feedback"] == 0.0 and rates["negative messages"] == 0.5
+
+
+def test_bot_texts_tab_rewords_refuses_bad_wording_and_restores_the_default(console):
+    from chatbot.bot_texts import DEFAULT_TEXTS
+
+    request = FakeRequest(console.accounts.login("omar", "operator passphrase"))
+    table = console.texts(request)
+    assert "handoff" in set(table["Text"]) and set(table["State"]) == {"default"}
+    assert console.text("handoff", request) == DEFAULT_TEXTS["handoff"]
+    assert "Saved **handoff**" in console.save_text("handoff", " Un momento, por favor. ", request)
+    assert console.text("handoff", request) == "Un momento, por favor."
+    row = console.texts(request).set_index("Text").loc["handoff"]
+    assert row["State"] == "reworded" and row["Words in force"] == "Un momento, por favor."
+    with pytest.raises(gr.Error, match="empty"):
+        console.save_text("handoff", "   ", request)
+    assert console.text("handoff", request) == "Un momento, por favor."  # the stored wording is kept
+    message, words = console.reset_text("handoff", request)
+    assert "back to the default" in message and words == DEFAULT_TEXTS["handoff"]
+    assert console.store.bot_texts().is_default("handoff")
