@@ -31,17 +31,28 @@ _CITATION = re.compile(r"\[(\d+)\]")
 # answer from it. A message is small talk only when it is made of these phrases alone (plus "please", names of
 # the addressee, punctuation and emoji): "thanks, but it still doesn't work" is not. "Yes" is not either: it
 # answers something said before ("Do you want to know about X?"), which the answer path reads in the history
-# (88 of doc2dial's 2,159 customer turns are a bare "yes"). English only.
+# (88 of doc2dial's 2,159 customer turns are a bare "yes"). English, plus the commonest greetings, thanks and
+# goodbyes of German, French, Spanish, Italian, Portuguese, Dutch and the Nordic languages: a customer's "hola" or
+# "merci" gets the (operator's) reply instead of a hand-off to staff.
 _SMALL_TALK_PHRASES = {
-    "greeting": ("hi", "hello", "hey", "hiya", "howdy", "greetings", "good (?:morning|afternoon|evening|day)"),
+    "greeting": (
+        "hi", "hello", "hey", "hiya", "howdy", "greetings", "good (?:morning|afternoon|evening|day)",
+        "hallo", "guten (?:tag|morgen|abend)", "moin", "servus", "bonjour", "bonsoir", "salut", "hola",
+        "buen(?:os|as) (?:d[ií]as|tardes|noches)", "buenas", "ciao", "buongiorno", "buonasera", "ol[aá]",
+        "bom dia", "boa (?:tarde|noite)", "hoi", "goede(?:morgen|middag|navond|ndag)", "hej", "hei",
+    ),
     "thanks": (
         "thanks", "thank you", "thank u", "thx", "ty", "cheers", "many thanks", "much appreciated",
         "(?:i )?appreciate (?:it|that|your help|the help)",
+        "danke(?: sch[oö]n)?", "vielen dank", "merci(?: beaucoup)?", "(?:muchas )?gracias", "grazie(?: mille)?",
+        "obrigad[oa]", "dank (?:je|u)(?: wel)?", "bedankt", "tack", "takk", "tak",
     ),
     "goodbye": (
         "bye", "goodbye", "bye bye", "see you", "see ya", "take care",
         "have a (?:nice|good|great|lovely) (?:day|evening|weekend|one)", "that'?s all", "that is all", "that'?s it",
         "no thanks", "no thank you", "nothing else", "i'?m done", "all good",
+        "tsch[uü]ss", "auf wiedersehen", "au revoir", "adi[oó]s", "hasta luego", "arrivederci", "tchau", "adeus",
+        "tot ziens", "doei", "hej d[aå]",
     ),
     "help": (
         "help", "i need (?:some )?help", "(?:can|could) you help(?: me)?", "i have a (?:quick )?question",

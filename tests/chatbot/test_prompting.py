@@ -70,6 +70,11 @@ def test_ordinary_questions_are_not_requests_for_a_person(message):
         ("👍", "acknowledgement"),  # was handed to staff: no words, no evidence
         ("🙏🙏", "thanks"),
         ("thank you ❤️", "thanks"),
+        ("Hallo!", "greeting"),
+        ("Buenos días", "greeting"),
+        ("merci beaucoup", "thanks"),
+        ("Danke schön!", "thanks"),
+        ("adiós", "goodbye"),
     ],
 )
 def test_small_talk_is_recognised(message, kind):
@@ -87,6 +92,8 @@ def test_small_talk_is_recognised(message, kind):
         "yes please",
         "please",
         "¿Cuánto tardan los reembolsos?",
+        "Hola, ¿cuánto tardan los reembolsos?",
+        "Tak for hjælpen, men pakken er stadig ikke kommet",
         "😡😡",  # an unhappy customer: the answer path hands over
         "",
     ],
