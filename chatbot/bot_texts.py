@@ -31,6 +31,21 @@ SPECS: dict[str, TextSpec] = {
         "example questions under the chat box, one per line; empty: the first questions of the knowledge base's "
         "FAQ (none without a FAQ)",
     ),
+    "conversation_label": TextSpec("Conversation", "label of the chat page's conversation"),
+    "examples_label": TextSpec("Examples", "label over the example questions"),
+    "input_placeholder": TextSpec("Type your question and press Enter", "placeholder of the chat page's text box"),
+    "send_button": TextSpec("Send", "the chat page's send button"),
+    "person_button": TextSpec("Talk to a person", "the chat page's button that hands the conversation to staff"),
+    "person_request": TextSpec(
+        "I'd like to talk to a person, please.", "the customer's message shown when they press that button"
+    ),
+    "new_conversation_button": TextSpec("New conversation", "the chat page's button that starts afresh"),
+    "sources_heading": TextSpec("Sources", "heading of the numbered sources under an answer"),
+    "staff_label": TextSpec("Support team", "name shown before a staff member's reply in the chat"),
+    "feedback_prompt": TextSpec(
+        "What was wrong with this answer? (optional, press Enter to send)", "box that opens after a thumbs down"
+    ),
+    "feedback_thanks": TextSpec("Thank you for telling us.", "notice after the customer sent that reason"),
     "handoff": TextSpec(
         "I'm not sure I can answer that correctly, so I'm passing your conversation to a member of our support "
         "team. They will reply here as soon as possible.",

@@ -154,12 +154,16 @@ class ChatService:
         """A new conversation id (unguessable)."""
         return self.store.create_conversation()
 
-    def reply(self, conversation_id: str, message: str) -> ReplyStream:
-        """Answer `message` in `conversation_id`; checks the input before anything is stored."""
+    def reply(self, conversation_id: str, message: str, *, asks_for_person: bool = False) -> ReplyStream:
+        """Answer `message` in `conversation_id`; checks the input before anything is stored.
+
+        `asks_for_person`: the customer pressed the chat page's button for a person, whatever `message` says (its
+        wording is the operator's, in any language), so the conversation goes to staff.
+        """
         message = self._check_message(message)
         if not self.store.conversation_exists(conversation_id):
             raise InputError(f"no conversation with id {conversation_id!r}")
-        return ReplyStream(self._reply(conversation_id, message))
+        return ReplyStream(self._reply(conversation_id, message, asks_for_person))
 
     def ask(self, question: str, conversation_id: str | None = None) -> Answer:
         """Answer in one go (no streaming); starts a conversation when none is given."""
@@ -189,7 +193,7 @@ class ChatService:
             )
         return text
 
-    def _reply(self, conversation_id: str, message: str) -> PyGenerator[str, None, Answer]:
+    def _reply(self, conversation_id: str, message: str, asks_for_person: bool) -> PyGenerator[str, None, Answer]:
         started = time.perf_counter()
         settings = self.settings
         # The query takes up to `history_turns` earlier *customer* messages; agent turns sit between them, so
@@ -208,7 +212,7 @@ class ChatService:
         if status == "needs_human":
             answer = Answer(self._text("waiting"), Decision.WAITING_FOR_STAFF, confidence=0.0)
             return self._finish(conversation_id, answer, started)
-        if wants_human(message):
+        if asks_for_person or wants_human(message):
             answer = Answer(self._text("requested_handoff"), Decision.HANDOFF_REQUESTED, confidence=0.0)
             return self._finish(conversation_id, answer, started)
         # "hi", "thanks", "bye": answered politely, also in review mode (a canned reply needs no approval); sent to the

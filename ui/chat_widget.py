@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from chatbot.bot_texts import DEFAULT_TEXTS
 from chatbot.errors import InputError
 from chatbot.service import ChatService
 from chatbot.types import Answer
@@ -26,22 +27,24 @@ def as_text(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def format_answer(answer: Answer) -> str:
+def format_answer(answer: Answer, sources_heading: str = "Sources") -> str:
     """The answer text followed by its numbered sources, all escaped to display as plain text."""
     body = as_text(answer.text)
     # Citations [1] stay readable after escaping: "\[1\]" renders as "[1]".
     if answer.sources and not answer.handed_off:
         lines = [f"{n}\\. {as_text(p.chunk.title)} — {as_text(p.chunk.source)}" for n, p in answer.cited_sources()]
-        body += "\n\n**Sources**\n\n" + "\n\n".join(lines)
+        body += f"\n\n**{as_text(sources_heading)}**\n\n" + "\n\n".join(lines)
     return body
 
 
-PERSON_REQUEST = "I'd like to talk to a person, please."
-STAFF_LABEL = "**Support team:** "
-
-
 def respond(
-    service: ChatService, message: str, messages: Messages, conversation_id: str, seen: int
+    service: ChatService,
+    message: str,
+    messages: Messages,
+    conversation_id: str,
+    seen: int,
+    *,
+    asks_for_person: bool = False,
 ) -> Iterator[tuple[Messages, str, str, int]]:
     """Stream the reply to `message`: yields (chat messages, conversation id, text box value, last message id
     shown)."""
@@ -51,7 +54,7 @@ def respond(
     conversation_id = conversation_id or service.start_conversation()
     messages = [*messages, {"role": "user", "content": as_text(message)}]
     try:
-        stream = service.reply(conversation_id, message)
+        stream = service.reply(conversation_id, message, asks_for_person=asks_for_person)
     except InputError as err:
         gr.Warning(str(err))
         yield messages[:-1], conversation_id, message, seen
@@ -64,7 +67,7 @@ def respond(
         yield messages, conversation_id, "", seen
     answer = stream.result()
     if answer.text:
-        messages[-1] = {"role": "assistant", "content": format_answer(answer)}
+        messages[-1] = {"role": "assistant", "content": format_answer(answer, service.texts()["sources_heading"])}
     else:  # a person has the conversation: the bot says nothing
         messages.pop()
     yield messages, conversation_id, "", _last_id(service, conversation_id)
@@ -78,8 +81,9 @@ def _last_id(service: ChatService, conversation_id: str) -> int:
 def talk_to_person(
     service: ChatService, messages: Messages, conversation_id: str, seen: int
 ) -> Iterator[tuple[Messages, str, str, int]]:
-    """The "Talk to a person" button: the same as asking for one in words."""
-    yield from respond(service, PERSON_REQUEST, messages, conversation_id, seen)
+    """The "Talk to a person" button: shows the customer's request (the operator's wording) and hands over."""
+    request = service.texts()["person_request"]
+    yield from respond(service, request, messages, conversation_id, seen, asks_for_person=True)
 
 
 def poll_staff_replies(service: ChatService, messages: Messages, conversation_id: str, seen: int) -> Any:
@@ -91,7 +95,8 @@ def poll_staff_replies(service: ChatService, messages: Messages, conversation_id
     staff = [m for m in service.store.messages(conversation_id, after_id=seen) if m.role == "staff"]
     if not staff:
         return gr.skip(), gr.skip()
-    shown = [*messages, *({"role": "assistant", "content": STAFF_LABEL + as_text(m.text)} for m in staff)]
+    label = f"**{as_text(service.texts()['staff_label'])}:** "
+    shown = [*messages, *({"role": "assistant", "content": label + as_text(m.text)} for m in staff)]
     return shown, max(m.id for m in staff)
 
 
@@ -111,7 +116,7 @@ def record_reason(service: ChatService, feedback_id: int | None, reason: str) ->
     """Store the optional reason of a thumbs down (its sentiment is labelled too) and close the box."""
     if feedback_id is not None and reason.strip():
         service.add_feedback_reason(feedback_id, reason.strip())
-        gr.Info("Thank you for telling us.")
+        gr.Info(service.texts()["feedback_thanks"])
     return gr.update(visible=False, value="")
 
 
@@ -120,13 +125,23 @@ def new_conversation() -> tuple[Messages, str, int]:
     return [], "", 0
 
 
-def page_wording(service: ChatService) -> tuple[str, Any]:
-    """The page's heading and intro, and its example questions (the operator's, else the FAQ's), read when a
-    customer opens the page so that an operator's rewording shows without a restart."""
+def page_wording(service: ChatService) -> tuple[Any, ...]:
+    """The page's words (the operator's, over the defaults) and its example questions (the operator's, else the
+    FAQ's), read when a customer opens the page so that a rewording shows without a restart: updates for the
+    heading, conversation, examples, text box, send button, person button, new-conversation button and reason box.
+    """
     texts = service.texts()
-    heading = f"### {as_text(texts['page_heading'])}\n{as_text(texts['page_intro'])}"
     examples = service.example_questions()
-    return heading, gr.update(samples=[[q] for q in examples], visible=bool(examples))
+    return (
+        f"### {as_text(texts['page_heading'])}\n{as_text(texts['page_intro'])}",
+        gr.update(label=texts["conversation_label"]),
+        gr.update(samples=[[q] for q in examples], visible=bool(examples), label=texts["examples_label"]),
+        gr.update(placeholder=texts["input_placeholder"]),
+        gr.update(value=texts["send_button"]),
+        gr.update(value=texts["person_button"]),
+        gr.update(value=texts["new_conversation_button"]),
+        gr.update(label=texts["feedback_prompt"]),
+    )
 
 
 def pick_example(service: ChatService, index: int | None) -> str:
@@ -144,22 +159,25 @@ def build_chat_page(service: ChatService) -> gr.Blocks:
         seen = gr.State(0)
         feedback_id = gr.State(None)
         chat = gr.Chatbot(
-            label="Conversation", height="60vh", sanitize_html=True, feedback_options=("Like", "Dislike")
+            label=DEFAULT_TEXTS["conversation_label"],
+            height="60vh",
+            sanitize_html=True,
+            feedback_options=("Like", "Dislike"),
         )
-        reason = gr.Textbox(
-            label="What was wrong with this answer? (optional, press Enter to send)", visible=False, max_length=1000
-        )
+        # The words are the defaults until the page has loaded the operator's (`page_wording`).
+        reason = gr.Textbox(label=DEFAULT_TEXTS["feedback_prompt"], visible=False, max_length=1000)
         with gr.Row(equal_height=True):
-            box = gr.Textbox(
-                placeholder="Type your question and press Enter", show_label=False, scale=5, min_width=160
-            )
-            send = gr.Button("Send", variant="primary", scale=1, min_width=70)
-        examples = gr.Dataset(components=[box], samples=[], type="index", label="Examples", visible=False)
+            box = gr.Textbox(placeholder=DEFAULT_TEXTS["input_placeholder"], show_label=False, scale=5, min_width=160)
+            send = gr.Button(DEFAULT_TEXTS["send_button"], variant="primary", scale=1, min_width=70)
+        examples = gr.Dataset(
+            components=[box], samples=[], type="index", label=DEFAULT_TEXTS["examples_label"], visible=False
+        )
         with gr.Row():
-            person = gr.Button("Talk to a person", size="sm")
-            clear = gr.Button("New conversation", size="sm")
+            person = gr.Button(DEFAULT_TEXTS["person_button"], size="sm")
+            clear = gr.Button(DEFAULT_TEXTS["new_conversation_button"], size="sm")
         state = [chat, conversation_id, box, seen]
-        page.load(partial(page_wording, service), None, [heading, examples], api_visibility="private")
+        worded = [heading, chat, examples, box, send, person, clear, reason]
+        page.load(partial(page_wording, service), None, worded, api_visibility="private")
         examples.click(partial(pick_example, service), examples, box, api_visibility="private")
         handler = partial(respond, service)
         box.submit(handler, [box, chat, conversation_id, seen], state, api_name="chat")

@@ -3,12 +3,12 @@ import pytest
 from fastapi import FastAPI
 
 from chatbot.auth import Accounts
+from chatbot.bot_texts import DEFAULT_TEXTS
 from chatbot.review import ReviewDesk
 from chatbot.storage import SqlStore
 from chatbot.types import Answer, Chunk, Decision, Passage
 from ui.app import build_app, build_pages
 from ui.chat_widget import (
-    PERSON_REQUEST,
     as_text,
     format_answer,
     new_conversation,
@@ -99,7 +99,7 @@ class Like:
 
 def test_talk_to_a_person_then_a_staff_reply_appears_in_the_customers_chat(chat_service):
     messages, cid, _, seen = list(talk_to_person(chat_service, [], "", 0))[-1]
-    assert messages[0]["content"] == as_text(PERSON_REQUEST)
+    assert messages[0]["content"] == as_text(DEFAULT_TEXTS["person_request"])
     assert chat_service.store.status(cid) == "needs_human"
     assert poll_staff_replies(chat_service, messages, cid, seen) == (gr.skip(), gr.skip())  # nothing new
     from chatbot.auth import User
@@ -124,15 +124,26 @@ def test_thumbs_down_asks_why_and_stores_the_reason_with_its_sentiment(chat_serv
 
 
 def test_the_page_shows_the_knowledge_bases_own_examples_and_the_operators_wording(chat_service):
-    heading, examples = page_wording(chat_service)
+    heading, _, examples, box, *_ = page_wording(chat_service)
+    assert box["placeholder"] == DEFAULT_TEXTS["input_placeholder"]
     assert heading.startswith("### Ask us anything\n")
     assert examples["samples"] == [["Do you ship outside Europe?"]] and examples["visible"]  # the test KB's FAQ
     assert pick_example(chat_service, 0) == "Do you ship outside Europe?"
     chat_service.store.set_bot_text("page_heading", "¿En qué podemos ayudarle?", user="omar")
     chat_service.store.set_bot_text("examples", "¿Cuánto tarda un reembolso?\n¿Dónde está mi pedido?", user="omar")
-    heading, examples = page_wording(chat_service)
-    assert heading.startswith("### ¿En qué podemos ayudarle?")
+    chat_service.store.set_bot_text("person_button", "Hablar con una persona", user="omar")
+    heading, _, examples, _, _, person, *_ = page_wording(chat_service)
+    assert heading.startswith("### ¿En qué podemos ayudarle?") and person["value"] == "Hablar con una persona"
     assert examples["samples"] == [["¿Cuánto tarda un reembolso?"], ["¿Dónde está mi pedido?"]]
     assert pick_example(chat_service, 1) == "¿Dónde está mi pedido?" and pick_example(chat_service, 5) == ""
     chat_service.store.set_bot_text("examples", "", user="omar")  # the operator wants none: the FAQ's again
-    assert page_wording(chat_service)[1]["samples"] == [["Do you ship outside Europe?"]]
+    assert page_wording(chat_service)[2]["samples"] == [["Do you ship outside Europe?"]]
+
+
+def test_the_person_button_hands_over_in_the_operators_words_whatever_they_are(chat_service):
+    chat_service.store.set_bot_text("person_request", "Quisiera hablar con una persona.", user="omar")
+    chat_service.store.set_bot_text("requested_handoff", "Claro, le paso con una persona.", user="omar")
+    *_, (messages, conversation_id, _, _) = talk_to_person(chat_service, [], "", 0)
+    assert messages[0]["content"] == as_text("Quisiera hablar con una persona.")
+    assert messages[1]["content"] == as_text("Claro, le paso con una persona.")
+    assert chat_service.store.status(conversation_id) == "needs_human"  # not English, handed over all the same
