@@ -87,8 +87,9 @@ def main() -> None:
     # benchmark alone. customer_messages.csv: a shop, 10 per class; service_probe.csv: 20 per class over many
     # services, the complaints mostly without strong sentiment words ("The hire van broke down on the motorway");
     # emoji_probe.csv: 10 per class whose mood is (also) in their emoji, 14 of the 30 with emoji the recipe's
-    # emoji examples never use (finetune/recipes/default_sentiment.py, EMOJI).
-    for file in ("customer_messages.csv", "service_probe.csv", "emoji_probe.csv"):
+    # emoji examples never use (finetune/recipes/default_sentiment.py, EMOJI); feedback_probe.csv: 15 per class of
+    # what customers say about an answer or an order, in idioms and sarcasm ("Thanks for nothing", "Brilliant.").
+    for file in ("customer_messages.csv", "service_probe.csv", "emoji_probe.csv", "feedback_probe.csv"):
         with (Path(__file__).parent / file).open(encoding="utf-8") as fh:
             customer = [(row["text"], row["label"]) for row in csv.DictReader(fh)]
         print(f"customer messages (project-written, {file}): {len(customer)} texts")

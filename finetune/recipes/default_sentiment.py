@@ -11,7 +11,12 @@ Data (all public; licences in chatbot/assets/sentiment/TRAINING.md):
 - Bitext customer-support messages (complaints negative, other requests neutral; half held out) and
   `service_messages.csv`: 229 customer messages written for this project across many services (problem reports
   and complaints without strong sentiment words negative, requests neutral, thanks and praise positive). Public
-  data has almost no negative customer messages that are not phrased as "I want to file a complaint".
+  data has almost no negative customer messages that are not phrased as "I want to file a complaint";
+- `feedback_messages.csv`: 150 comments written for this project on an answer, an order or a service, the way
+  customers give feedback: sarcasm ("Great job losing my parcel twice"), idioms of leaving ("Never ordering from
+  you again") or of praise in negative words ("No complaints at all"), answers that did not help, mild criticism,
+  and factual follow-ups as neutral. Without them the model read "Thanks for nothing" and "Brilliant." after a
+  delay as positive (benchmarks/feedback_probe.csv, written separately, measures it).
 
 Run: python -m finetune.recipes.default_sentiment --out chatbot/assets/sentiment [--sst2 N] [--epochs E]
 (the defaults are the shipped model's recipe, chatbot/assets/sentiment/TRAINING.md)
@@ -29,6 +34,7 @@ from finetune.sentiment import SentimentTrainConfig, train_sentiment
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 SERVICE_MESSAGES = Path(__file__).with_name("service_messages.csv")
+FEEDBACK_MESSAGES = Path(__file__).with_name("feedback_messages.csv")
 TWEET_LABELS = {"0": "negative", "1": "neutral", "2": "positive"}
 # Emoji customers put in chat messages, by the mood they carry (chosen for this project). The classifier reads them
 # by name (`chatbot.sentiment.spell_out_emoji`: "😡" -> "(enraged face)"); examples with them teach it what the
@@ -82,6 +88,7 @@ def build(
     complaint_repeat: int = 1,
     service_repeat: int = 0,
     emoji: int = 0,
+    feedback_repeat: int = 0,
     seed: int = 13,
 ) -> tuple[list, list, dict[str, list]]:
     rng = random.Random(seed)
@@ -130,6 +137,9 @@ def build(
     if service_repeat:
         with SERVICE_MESSAGES.open(encoding="utf-8") as fh:
             train += [(row["text"], row["label"]) for row in csv.DictReader(fh)] * service_repeat
+    if feedback_repeat:
+        with FEEDBACK_MESSAGES.open(encoding="utf-8") as fh:
+            train += [(row["text"], row["label"]) for row in csv.DictReader(fh)] * feedback_repeat
     train += emoji_examples(unused, emoji, seed)  # its own random stream: the examples above stay as they were
     rng.shuffle(train)
     return train, held_out["tweeteval"], held_out
@@ -146,6 +156,7 @@ def main() -> None:
     parser.add_argument("--complaint-repeat", type=int, default=2, help="times each Bitext complaint is seen")
     parser.add_argument("--service-repeat", type=int, default=4, help="times each service_messages.csv row is seen")
     parser.add_argument("--emoji", type=int, default=1500, help="messages whose mood is in their emoji")
+    parser.add_argument("--feedback-repeat", type=int, default=4, help="times each feedback_messages.csv row is seen")
     parser.add_argument("--epochs", type=float, default=1.5)
     parser.add_argument("--max-steps", type=int, default=0)
     parser.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="see SentimentTrainConfig.pooling")
@@ -160,6 +171,7 @@ def main() -> None:
         args.complaint_repeat,
         args.service_repeat,
         args.emoji,
+        args.feedback_repeat,
     )
     print(f"train {len(train)}, eval (TweetEval held out) {len(evaluation)}, SST-2 held out {len(held_out['sst2'])}")
     report = train_sentiment(
