@@ -196,7 +196,7 @@ def ask(settings: Settings, question: str, as_json: bool, conversation: str | No
     if answer.sources:
         click.echo("\nSources:")
         for number, passage in answer.cited_sources():
-            click.echo(f"  [{number}] {passage.chunk.title} ({passage.chunk.source})")
+            click.echo(f"  [{number}] {passage.chunk.title} ({passage.chunk.url or passage.chunk.source})")
     click.echo(f"\nconversation: {answer.conversation_id}", err=True)
 
 

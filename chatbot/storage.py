@@ -629,6 +629,7 @@ def _sources(answer: Answer) -> list[dict[str, Any]]:
             "chunk_id": p.chunk.chunk_id,
             "source": p.chunk.source,
             "title": p.chunk.title,
+            "url": p.chunk.url,
             "text": p.chunk.text,
             "score": p.score,
             "confidence": p.confidence,

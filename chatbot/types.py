@@ -38,12 +38,15 @@ class Document:
         title (`str`): human-readable title, shown with citations.
         text (`str`): the full text (Markdown kept as is).
         kind (`str`, *optional*, defaults to `"article"`): `"article"`, or `"faq"` for one curated question/answer.
+        url (`str`, *optional*, defaults to `""`): where customers can read it (the help-center page); citations
+            link to it.
     """
 
     source: str
     title: str
     text: str
     kind: str = "article"
+    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class Chunk:
     position: int
     kind: str = "article"
     heading: str = ""
+    url: str = ""  # the document's page for customers, if known
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,13 @@ class Answer:
             "confidence": round(self.confidence, 4),
             "conversation_id": self.conversation_id,
             "sources": [
-                {"text": p.chunk.text, "score": round(p.score, 6), "source": p.chunk.source, "title": p.chunk.title}
+                {
+                    "text": p.chunk.text,
+                    "score": round(p.score, 6),
+                    "source": p.chunk.source,
+                    "title": p.chunk.title,
+                    "url": p.chunk.url,
+                }
                 for p in self.sources
             ],
             "latency_ms": {k: round(v, 1) for k, v in self.latency_ms.items()},

@@ -112,9 +112,12 @@ def _make_chunk(doc: Document, position: int, heading: str, text: str) -> Chunk:
         position=position,
         kind=doc.kind,
         heading=heading,
+        url=doc.url,
     )
 
 
 def document_hash(doc: Document) -> str:
     """Content hash of a document; an unchanged hash means its chunks and vectors can be reused."""
-    return hashlib.sha256(f"{doc.kind}\x00{doc.title}\x00{doc.text}".encode()).hexdigest()
+    # The URL joins the hash only when there is one: documents without stay as hashed by earlier versions.
+    url = f"\x00{doc.url}" if doc.url else ""
+    return hashlib.sha256(f"{doc.kind}\x00{doc.title}\x00{doc.text}{url}".encode()).hexdigest()

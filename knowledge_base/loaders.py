@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,9 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | FAQ_SUFFIXES | HTML_SUFFIXES | {".pdf"}
 HTML_NOISE = ["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg"]
 FAQ_QUESTION_KEYS = ("question", "q", "instruction")
 FAQ_ANSWER_KEYS = ("answer", "a", "response")
+# Where a document's page for customers is given: front-matter keys, JSONL fields and FAQ columns, first found.
+URL_KEYS = ("url", "canonical_url", "canonical", "source_url", "link")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
 
 @dataclass
@@ -67,11 +71,19 @@ def load_file(path: Path, source: str) -> list[Document]:
     """Read one file into documents (a FAQ file gives one document per question)."""
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
-        text = path.read_text(encoding="utf-8")
-        return [Document(source=source, title=markdown_title(text, default=path.stem), text=text)]
+        meta, text = split_front_matter(path.read_text(encoding="utf-8"))
+        title = str(meta.get("title") or "").strip() or markdown_title(text, default=path.stem)
+        return [Document(source=source, title=title, text=text, url=page_url(meta, source))]
     if suffix in HTML_SUFFIXES:
-        text, title = html_to_markdown(path.read_bytes())
-        return [Document(source=source, title=title or markdown_title(text, default=path.stem), text=text)]
+        text, title, url = html_to_markdown(path.read_bytes())
+        return [
+            Document(
+                source=source,
+                title=title or markdown_title(text, default=path.stem),
+                text=text,
+                url=checked_url(url, source),
+            )
+        ]
     if suffix == ".pdf":
         return [pdf_document(path, source)]
     if suffix == ".csv":
@@ -87,8 +99,44 @@ def load_file(path: Path, source: str) -> list[Document]:
     )
 
 
-def html_to_markdown(data: bytes) -> tuple[str, str]:
-    """(main content as Markdown-ish text with headings kept, page title) of an HTML page.
+def split_front_matter(text: str) -> tuple[dict, str]:
+    """(front matter, the rest) of a Markdown text that starts with a YAML block between `---` lines (Hugo,
+    Jekyll, Docusaurus, MkDocs); ({}, text) without one. Front matter that is not a YAML mapping is a
+    `ValueError`: left in, it would be indexed and quoted to customers as if it were the article."""
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        return {}, text
+    import yaml
+
+    try:
+        meta = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as err:
+        raise ValueError(f"the front matter (the block between the first two '---' lines) is not YAML: {err}") from err
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise ValueError(f"the front matter must be 'key: value' lines, got {type(meta).__name__}")
+    return meta, text[match.end() :]
+
+
+def checked_url(url: str, source: str) -> str:
+    """`url` when it is an absolute http(s) address customers can open, else "" (logged when one was given)."""
+    url = url.strip()
+    if url and not re.match(r"https?://[^\s/]+", url, re.IGNORECASE):
+        logger.warning("%s: %r is not an absolute http(s) address; its citations will not link to it", source, url)
+        return ""
+    return url
+
+
+def page_url(fields: dict, source: str) -> str:
+    """The document's page for customers from the first of `URL_KEYS` in `fields` (checked), else ""."""
+    lowered = {str(k).lower(): v for k, v in fields.items()}
+    url = next((str(lowered[k]) for k in URL_KEYS if lowered.get(k)), "")
+    return checked_url(url, source)
+
+
+def html_to_markdown(data: bytes) -> tuple[str, str, str]:
+    """(main content as Markdown-ish text with headings kept, page title, canonical address) of an HTML page.
 
     The main content is `<main>`, else `<article>`, else `<body>`, without navigation, headers, footers,
     sidebars, forms and scripts. Headings become `#` lines so that chunks keep them.
@@ -97,6 +145,9 @@ def html_to_markdown(data: bytes) -> tuple[str, str]:
 
     soup = BeautifulSoup(data, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    # A saved help-center page names its own address: <link rel="canonical"> or <meta property="og:url">.
+    canonical = soup.find("link", rel="canonical") or soup.find("meta", property="og:url")
+    url = str(canonical.get("href") or canonical.get("content") or "") if canonical else ""
     root = soup.find("main") or soup.find("article") or soup.body or soup
     for tag in root.find_all(HTML_NOISE):
         tag.decompose()
@@ -112,7 +163,7 @@ def html_to_markdown(data: bytes) -> tuple[str, str]:
     text = "\n\n".join(part.strip() for part in text.split("\n\n") if part.strip())
     if not text:
         raise ValueError("the page has no text content")
-    return text, title
+    return text, title, url
 
 
 def pdf_document(path: Path, source: str) -> Document:
@@ -141,7 +192,8 @@ def markdown_title(text: str, *, default: str) -> str:
 
 
 def jsonl_documents(rows: list[dict], source: str) -> list[Document]:
-    """One article per `{"id", "title", "text"}` row; the source is `file.jsonl#id` (the row number without id)."""
+    """One article per `{"id", "title", "text", "url"}` row (url optional); the source is `file.jsonl#id` (the row
+    number without id)."""
     docs = []
     for i, row in enumerate(rows):
         text = str(row.get("text") or "").strip()
@@ -149,14 +201,15 @@ def jsonl_documents(rows: list[dict], source: str) -> list[Document]:
             continue
         doc_id = str(row.get("id") or i + 1)
         title = str(row.get("title") or "").strip() or markdown_title(text, default=doc_id)
-        docs.append(Document(source=f"{source}#{doc_id}", title=title, text=text))
+        where = f"{source}#{doc_id}"
+        docs.append(Document(source=where, title=title, text=text, url=page_url(row, where)))
     if not docs:
         raise ValueError("the JSONL file has no row with a non-empty 'text'")
     return docs
 
 
 def faq_documents(rows: list[dict], source: str) -> list[Document]:
-    """One `kind="faq"` document per row with a question and an answer column."""
+    """One `kind="faq"` document per row with a question and an answer column (and optionally a url column)."""
     if not rows:
         raise ValueError("the FAQ file has no rows")
     keys = {k.lower(): k for k in rows[0]}
@@ -168,5 +221,6 @@ def faq_documents(rows: list[dict], source: str) -> list[Document]:
     for i, row in enumerate(rows):
         question, answer = str(row.get(q_key) or "").strip(), str(row.get(a_key) or "").strip()
         if question and answer:
-            docs.append(Document(source=f"{source}#{i + 1}", title=question, text=answer, kind="faq"))
+            where = f"{source}#{i + 1}"
+            docs.append(Document(where, title=question, text=answer, kind="faq", url=page_url(row, where)))
     return docs

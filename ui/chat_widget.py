@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 import gradio as gr
 
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 Messages = list[dict[str, str]]
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~])")
+URL_SAFE = "/:?#@!$&*+,;=%~-._"  # kept as they are in a linked address; anything else is percent-encoded
 
 
 def as_text(text: str) -> str:
@@ -27,12 +29,21 @@ def as_text(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
+def source_line(number: int, title: str, source: str, url: str = "") -> str:
+    """One numbered source as Markdown: its title linked to its page when it has an http(s) address (customers
+    follow it), else its title and where it came from; all else escaped to display as plain text."""
+    if url.lower().startswith(("https://", "http://")):
+        # Percent-encoding spaces, brackets and quotes keeps the address one Markdown link target.
+        return f"{number}\\. [{as_text(title)}]({quote(url, safe=URL_SAFE)})"
+    return f"{number}\\. {as_text(title)} — {as_text(source)}"
+
+
 def format_answer(answer: Answer, sources_heading: str = "Sources") -> str:
     """The answer text followed by its numbered sources, all escaped to display as plain text."""
     body = as_text(answer.text)
     # Citations [1] stay readable after escaping: "\[1\]" renders as "[1]".
     if answer.sources and not answer.handed_off:
-        lines = [f"{n}\\. {as_text(p.chunk.title)} — {as_text(p.chunk.source)}" for n, p in answer.cited_sources()]
+        lines = [source_line(n, p.chunk.title, p.chunk.source, p.chunk.url) for n, p in answer.cited_sources()]
         body += f"\n\n**{as_text(sources_heading)}**\n\n" + "\n\n".join(lines)
     return body
 

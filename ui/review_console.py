@@ -16,7 +16,7 @@ from chatbot.auth import Accounts, User
 from chatbot.errors import ChatbotError
 from chatbot.review import ConversationView, ReviewDesk
 from chatbot.storage import StoredMessage
-from ui.chat_widget import as_text
+from ui.chat_widget import as_text, source_line
 from ui.login import user_from_request
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,9 @@ def _draft_details(view: ConversationView) -> str:
         return "No suggested reply: write one below."
     lines = [f"**Suggested reply** · confidence {draft.confidence:.2f} · {as_text(draft.decision)}"]
     for n, source in enumerate(draft.sources, start=1):
-        lines.append(f"{n}\\. {as_text(str(source.get('title', '')))} — {as_text(str(source.get('source', '')))}")
+        lines.append(
+            source_line(n, str(source.get("title", "")), str(source.get("source", "")), str(source.get("url", "")))
+        )
     return "\n\n".join(lines)
 
 

@@ -18,7 +18,7 @@ def test_conversation_ids_are_unguessable(store):
 def test_messages_round_trip_with_sources_and_latency(store, tmp_path):
     cid = store.create_conversation()
     store.add_message(cid, "user", "How long do refunds take?")
-    chunk = Chunk("c1", "kb/refunds.md", "Refunds", "Refunds take 5 days.", 0)
+    chunk = Chunk("c1", "kb/refunds.md", "Refunds", "Refunds take 5 days.", 0, url="https://help.example.com/r")
     answer = Answer(
         "5 days [1].",
         Decision.GENERATED,
@@ -39,6 +39,7 @@ def test_messages_round_trip_with_sources_and_latency(store, tmp_path):
         {"total": 12.5},
     )
     assert bot.sources[0]["source"] == "kb/refunds.md" and bot.sources[0]["text"] == "Refunds take 5 days."
+    assert bot.sources[0]["url"] == "https://help.example.com/r"  # staff see the page the customer was sent to
     assert reopened.history(cid, 1)[0].content == "5 days [1]."
 
 

@@ -43,9 +43,16 @@ def test_faq_entry_is_one_chunk():
 
 
 def test_document_hash_changes_with_content_only():
+    import hashlib
+
     a = Document("a.md", "A", "text")
     assert document_hash(a) == document_hash(Document("a.md", "A", "text"))
     assert document_hash(a) != document_hash(Document("a.md", "A", "text!"))
+    linked = Document("a.md", "A", "text", url="https://help.example.com/a")
+    assert document_hash(linked) != document_hash(a)  # a new address is re-ingested, and reaches the chunks
+    assert {c.url for c in chunk_document(linked)} == {"https://help.example.com/a"}
+    # Documents without an address keep the hash of earlier versions: re-ingesting them costs nothing.
+    assert document_hash(a) == hashlib.sha256(b"article\x00A\x00text").hexdigest()
 
 
 def test_chunks_over_the_embedders_token_limit_are_split_so_nothing_is_cut_off():

@@ -131,3 +131,19 @@ def test_ingest_measures_how_close_off_topic_requests_come_to_the_knowledge_base
     report = run([kb_dir], tmp_path / "index", fake_embedder)
     assert report.chunks_embedded == 0
     assert KnowledgeIndex.load(tmp_path / "index").manifest.offtopic_ceiling == pytest.approx(expected, abs=1e-4)
+
+
+def test_a_page_address_added_later_reaches_the_chunks_and_old_indexes_still_load(kb_dir, tmp_path, fake_embedder):
+    run([kb_dir], tmp_path / "index", fake_embedder)
+    snapshot = tmp_path / "index" / (tmp_path / "index" / CURRENT).read_text().strip()
+    lines = (snapshot / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [{k: v for k, v in json.loads(line).items() if k != "url"} for line in lines]  # as written before urls
+    (snapshot / "chunks.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    assert {c.url for c in KnowledgeIndex.load(tmp_path / "index").chunks} == {""}
+
+    refunds = kb_dir / "refunds.md"
+    refunds.write_text("---\nurl: https://help.example.com/refunds\n---\n" + refunds.read_text(), encoding="utf-8")
+    report = run([kb_dir], tmp_path / "index", fake_embedder)
+    assert report.updated == ["kb/refunds.md"] and len(report.unchanged) == 2
+    urls = {c.source: c.url for c in KnowledgeIndex.load(tmp_path / "index").chunks}
+    assert urls == {"kb/refunds.md": "https://help.example.com/refunds", "kb/shipping.md": "", "kb/faq.csv#1": ""}

@@ -101,3 +101,49 @@ def test_pdf_text_layer_and_broken_pdf(tmp_path):
     (doc,) = result.documents
     assert doc.title == "Warranty" and "Warranty lasts two years." in doc.text
     assert f"{tmp_path.name}/broken.pdf" in result.failures
+
+
+def test_markdown_front_matter_gives_title_and_page_and_is_not_indexed(tmp_path):
+    (tmp_path / "refunds.md").write_text(
+        "---\ntitle: How refunds work\nurl: https://help.example.com/refunds\ntags: [money]\n---\n"
+        "Refunds reach your card within 10 days.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "relative.md").write_text("---\nurl: /help/returns/\n---\n# Returns\nThirty days.\n", encoding="utf-8")
+    (tmp_path / "plain.md").write_text("# Plain\nA line.\n---\nAfter a rule.\n", encoding="utf-8")
+    docs = {d.source.split("/")[-1]: d for d in load_paths([tmp_path]).documents}
+    refunds = docs["refunds.md"]
+    assert (refunds.title, refunds.url) == ("How refunds work", "https://help.example.com/refunds")
+    assert refunds.text == "Refunds reach your card within 10 days.\n"  # no 'tags:' quoted to customers
+    assert (docs["relative.md"].title, docs["relative.md"].url) == ("Returns", "")  # not an address to open
+    assert docs["plain.md"].text.startswith("# Plain") and docs["plain.md"].url == ""
+
+
+def test_broken_front_matter_is_reported_not_indexed(tmp_path):
+    (tmp_path / "bad.md").write_text("---\ntitle: [unclosed\n---\nText.\n", encoding="utf-8")
+    (tmp_path / "list.md").write_text("---\n- a\n- b\n---\nText.\n", encoding="utf-8")
+    result = load_paths([tmp_path])
+    assert "front matter" in result.failures[f"{tmp_path.name}/bad.md"] and not result.documents
+    assert "'key: value' lines, got list" in result.failures[f"{tmp_path.name}/list.md"]
+
+
+def test_pages_from_html_canonical_links_jsonl_fields_and_faq_columns(tmp_path):
+    import json
+
+    (tmp_path / "page.html").write_text(
+        '<html><head><title>Returns</title><link rel="canonical" href="https://help.example.com/returns"></head>'
+        "<body><main><p>Thirty days.</p></main></body></html>",
+        encoding="utf-8",
+    )
+    (tmp_path / "docs.jsonl").write_text(
+        json.dumps({"id": "a1", "title": "Fees", "text": "No fees.", "url": "https://help.example.com/fees"}),
+        encoding="utf-8",
+    )
+    (tmp_path / "faq.csv").write_text(
+        "question,answer,URL\nOpen on Sunday?,No.,https://help.example.com/hours\nPhone?,+31 20 555 0199,\n",
+        encoding="utf-8",
+    )
+    docs = {d.source.split("/")[-1]: d for d in load_paths([tmp_path]).documents}
+    assert docs["page.html"].url == "https://help.example.com/returns"
+    assert docs["docs.jsonl#a1"].url == "https://help.example.com/fees"
+    assert docs["faq.csv#1"].url == "https://help.example.com/hours" and docs["faq.csv#2"].url == ""

@@ -147,3 +147,16 @@ def test_the_person_button_hands_over_in_the_operators_words_whatever_they_are(c
     assert messages[0]["content"] == as_text("Quisiera hablar con una persona.")
     assert messages[1]["content"] == as_text("Claro, le paso con una persona.")
     assert chat_service.store.status(conversation_id) == "needs_human"  # not English, handed over all the same
+
+
+def test_sources_with_a_page_link_to_it_and_nothing_else_becomes_a_link():
+    def passage(url):
+        chunk = Chunk("c", "help/refunds.md", "Refunds (card)", "Refunds take 5 days.", 0, url=url)
+        return Passage(chunk, score=1.0, confidence=0.9)
+
+    linked = format_answer(Answer("Refunds take 5 days [1].", Decision.EXTRACTED, 0.9, [passage(
+        "https://help.example.com/refunds?from=chat#card (new)")]))  # fmt: skip
+    assert "1\\. [Refunds \\(card\\)](https://help.example.com/refunds?from=chat#card%20%28new%29)" in linked
+    for url in ("javascript:alert(1)", "/help/refunds", ""):
+        shown = format_answer(Answer("Refunds take 5 days [1].", Decision.EXTRACTED, 0.9, [passage(url)]))
+        assert "](" not in shown and as_text("help/refunds.md") in shown
