@@ -18,6 +18,7 @@ from chatbot.errors import ChatbotError
 
 if TYPE_CHECKING:
     from chatbot.registry import ModelRegistry
+    from knowledge_base.ingest import IngestReport
 
 
 def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,6 +78,18 @@ def kb() -> None:
     """Manage the knowledge base: ingest documents, show what is indexed."""
 
 
+def _echo_ingest(settings: Settings, report: IngestReport) -> None:
+    click.echo(
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed; {report.chunks_embedded} chunks embedded; index: "
+        f"{report.documents_total} documents, {report.chunks_total} chunks in {settings.index_dir}"
+    )
+    for source, reason in report.failures.items():
+        click.echo(f"skipped {source}: {reason}", err=True)
+    if report.failures and not (report.added or report.updated or report.unchanged):
+        raise click.ClickException("no document could be ingested")
+
+
 @kb.command("ingest")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--demo", is_flag=True, help="Ingest the demo help center shipped with the package.")
@@ -109,15 +122,40 @@ def kb_ingest(settings: Settings, paths: tuple[Path, ...], demo: bool, rebuild: 
         embedder=SentenceTransformerEmbedder(settings.embedder_model, device=settings.device),
         rebuild=rebuild,
     )
-    click.echo(
-        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
-        f"{len(report.removed)} removed; {report.chunks_embedded} chunks embedded; index: "
-        f"{report.documents_total} documents, {report.chunks_total} chunks in {settings.index_dir}"
+    _echo_ingest(settings, report)
+
+
+@kb.command("crawl")
+@click.argument("url")
+@click.option("--max-pages", default=500, show_default=True, help="Stop after this many pages.")
+@click.option("--delay", default=0.5, show_default=True, help="Seconds between requests (robots.txt may ask more).")
+@click.pass_obj
+@_handle_errors
+def kb_crawl(settings: Settings, url: str, max_pages: int, delay: float) -> None:
+    """Fetch your help center's pages from its website and ingest them; citations link to the pages.
+
+    Give its sitemap (every page it lists) or a start page (its links are followed within the same section
+    of the site). robots.txt is obeyed. The pages are kept in the data directory under sites/<host>; crawling
+    again updates the knowledge base, and pages gone from the site leave it.
+
+    \b
+    Examples:
+        chatbot kb crawl https://help.example.com/sitemap.xml
+        chatbot kb crawl https://example.com/help/ --max-pages 200
+    """
+    from chatbot.kb_admin import ingest_paths
+    from knowledge_base.crawl import crawl_site, site_folder
+    from knowledge_base.embedder import SentenceTransformerEmbedder
+
+    folder = site_folder(settings.home / "sites", url)
+    crawl = crawl_site(url, folder, max_pages=max_pages, delay_s=delay)
+    click.echo(f"{len(crawl.saved)} pages fetched into {folder}, {len(crawl.skipped)} skipped")
+    for address, why in list(crawl.skipped.items())[:10]:
+        click.echo(f"  skipped {address}: {why}")
+    report = ingest_paths(
+        settings, [folder], embedder=SentenceTransformerEmbedder(settings.embedder_model, device=settings.device)
     )
-    for source, reason in report.failures.items():
-        click.echo(f"skipped {source}: {reason}", err=True)
-    if report.failures and not (report.added or report.updated or report.unchanged):
-        raise click.ClickException("no document could be ingested")
+    _echo_ingest(settings, report)
 
 
 @kb.command("remove")

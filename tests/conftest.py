@@ -13,6 +13,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests.help_site import help_site  # noqa: E402, F401  (a fixture: a help center served on loopback)
 from tests.tiny_models import build_tiny_causal_lm, build_tiny_sentence_transformer  # noqa: E402
 
 

@@ -19,6 +19,7 @@ from chatbot.registry import ModelRegistry
 from chatbot.service import handoff_threshold
 from chatbot.storage import SqlStore
 from finetune.background import JobRunner
+from knowledge_base.crawl import crawl_site, site_folder
 from knowledge_base.embedder import Embedder
 from knowledge_base.index import KnowledgeIndex
 from ui.review_console import require_user
@@ -79,6 +80,22 @@ class OperatorConsole:
             f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged; "
             f"{report.chunks_embedded} chunks embedded; {report.documents_total} documents in the knowledge base. "
             f"The bot hands over below retrieval confidence {threshold:.2f}." + failures
+        )
+
+    def crawl(self, url: str, request: gr.Request) -> str:
+        """Fetch the help center's pages from its website (sitemap or start page) and ingest them."""
+        require_user(self.accounts, request, "operator")
+        try:
+            folder = site_folder(self.settings.home / "sites", url)
+            crawl = crawl_site(url, folder, progress=True)
+            report = ingest_paths(self.settings, [folder], embedder=self.embedder, progress=True)
+        except ChatbotError as err:
+            raise gr.Error(str(err)) from err
+        skipped = "".join(f"\n- skipped {address}: {why}" for address, why in list(crawl.skipped.items())[:10])
+        return (
+            f"{len(crawl.saved)} pages fetched, {len(crawl.skipped)} skipped; {len(report.added)} added, "
+            f"{len(report.updated)} updated, {len(report.unchanged)} unchanged, {len(report.removed)} removed; "
+            f"{report.documents_total} documents in the knowledge base." + skipped
         )
 
     def remove(self, source: str, request: gr.Request) -> str:
@@ -250,6 +267,12 @@ def build_operator_page(console: OperatorConsole) -> gr.Blocks:
             uploads = gr.File(label=f"Add or update documents ({', '.join(KB_TYPES)})", file_count="multiple",
                               file_types=KB_TYPES)  # fmt: skip
             ingest = gr.Button("Ingest", variant="primary")
+            with gr.Row():
+                site_url = gr.Textbox(
+                    label="Or fetch your help center from its website: its sitemap or a start page", scale=4,
+                    placeholder="https://help.example.com/sitemap.xml",
+                )  # fmt: skip
+                fetch = gr.Button("Fetch website", scale=1)
             kb_result = gr.Markdown()
             with gr.Row():
                 source = gr.Textbox(label="Remove by source (file or folder, as listed above)", scale=4)
@@ -305,6 +328,9 @@ def build_operator_page(console: OperatorConsole) -> gr.Blocks:
         def run_ingest(files: list[Any] | None, request: gr.Request, progress: gr.Progress = TRACK_TQDM) -> str:
             return console.ingest(files, request)
 
+        def run_crawl(url: str, request: gr.Request, progress: gr.Progress = TRACK_TQDM) -> str:
+            return console.crawl(url, request)
+
         def run_remove(text: str, request: gr.Request) -> str:
             return console.remove(text, request)
 
@@ -352,6 +378,7 @@ def build_operator_page(console: OperatorConsole) -> gr.Blocks:
         save_text.click(run_save_text, [text_key, text_words], text_result).then(list_texts, None, texts)
         reset_text.click(run_reset_text, text_key, [text_result, text_words]).then(list_texts, None, texts)
         ingest.click(run_ingest, uploads, kb_result).then(list_documents, None, documents)
+        fetch.click(run_crawl, site_url, kb_result).then(list_documents, None, documents)
         remove.click(run_remove, source, kb_result).then(list_documents, None, documents)
         show.click(show_report, version, [report, curve])
         promote.click(run_promote, [version, force], models_result).then(list_versions, None, versions)

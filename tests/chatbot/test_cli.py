@@ -22,7 +22,8 @@ def invoke(*args):
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["kb"], ["kb", "ingest"], ["kb", "stats"], ["ask"], ["serve"], ["texts"], ["texts", "set"]]
+    "command",
+    [[], ["kb"], ["kb", "ingest"], ["kb", "crawl"], ["kb", "stats"], ["ask"], ["serve"], ["texts"], ["texts", "set"]],
 )
 def test_help(command):
     result = invoke(*command, "--help")
@@ -157,3 +158,16 @@ def test_texts_are_listed_reworded_and_reset(settings):
     assert "back to the default" in invoke("texts", "reset", "handoff").output
     assert "nothing to do" in invoke("texts", "reset", "handoff").output
     assert "handoff (default)" in invoke("texts", "list").output
+
+
+def test_kb_crawl_fetches_the_site_and_answers_link_to_its_pages(tiny_env, help_site, monkeypatch):
+    from knowledge_base import crawl
+
+    monkeypatch.setattr(crawl.time, "sleep", lambda seconds: None)  # the polite pause between requests
+    base, _ = help_site
+    result = invoke("kb", "crawl", base + "/help/")
+    assert "3 pages fetched" in result.output and "disallowed by robots.txt" in result.output
+    assert "3 added" in result.output
+    monkeypatch.setenv("CHATBOT_HANDOFF_CONFIDENCE", "0")
+    answer = json.loads(invoke("ask", "--json", "How long do refunds take?").output)
+    assert base + "/help/refunds.html" in {s["url"] for s in answer["sources"]}

@@ -1,7 +1,7 @@
 """The whole story in a real browser (headless Chromium driven by Playwright), against the app served on
 loopback: a customer is handed off, staff edit the suggested reply and send it, the customer sees it, an
-operator adds a document and the customer's next question is answered from it with its source; the operator
-rewords the bot's greeting and the customer is greeted in those words.
+operator adds a document (and fetches a help center from a website) and the customer's next question is answered
+from it with its source; the operator rewords the bot's greeting and the customer is greeted in those words.
 
 Screenshots of every page go to test-artifacts/browser/ (not committed): look at them.
 """
@@ -44,7 +44,7 @@ def ask(page, question):
     page.keyboard.press("Enter")
 
 
-def test_handoff_staff_reply_and_a_new_document_in_a_real_browser(served, tmp_path):
+def test_handoff_staff_reply_and_a_new_document_in_a_real_browser(served, tmp_path, help_site):
     from playwright.sync_api import expect, sync_playwright
 
     url, service = served
@@ -95,6 +95,10 @@ def test_handoff_staff_reply_and_a_new_document_in_a_real_browser(served, tmp_pa
         expect(operator.get_by_text("1 added")).to_be_visible(timeout=60_000)
         expect(operator.locator("span.text", has_text="uploads/bitcoin.md").first).to_be_visible(timeout=15_000)
         operator.screenshot(path=ARTIFACTS / "5-operator-ingested.png", full_page=True)
+        operator.get_by_label("Or fetch your help center from its website").fill(help_site[0] + "/help/")
+        operator.get_by_role("button", name="Fetch website").click()
+        expect(operator.get_by_text("3 pages fetched")).to_be_visible(timeout=60_000)
+        operator.screenshot(path=ARTIFACTS / "5b-operator-fetched-the-website.png", full_page=True)
 
         ask(customer, "Bitcoin payments?")
         expect(customer.get_by_text("uploads/bitcoin.md")).to_be_visible(timeout=30_000)  # the source is listed

@@ -100,3 +100,16 @@ def test_bot_texts_tab_rewords_refuses_bad_wording_and_restores_the_default(cons
     message, words = console.reset_text("handoff", request)
     assert "back to the default" in message and words == DEFAULT_TEXTS["handoff"]
     assert console.store.bot_texts().is_default("handoff")
+
+
+def test_operator_fetches_the_help_center_from_its_website(console, help_site, monkeypatch):
+    from knowledge_base import crawl
+
+    monkeypatch.setattr(crawl.time, "sleep", lambda seconds: None)
+    request = FakeRequest(console.accounts.login("omar", "operator passphrase"))
+    base, _ = help_site
+    result = console.crawl(base + "/help/", request)
+    assert result.startswith("3 pages fetched, 1 skipped; 3 added") and "disallowed by robots.txt" in result
+    assert len(console.documents(request)) == 3
+    with pytest.raises(gr.Error, match="not a web address"):
+        console.crawl("help.example.com", request)
