@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -272,6 +273,67 @@ def eval_answers(settings: Settings, questions: Path, out: Path, no_generate: bo
         create_service, settings, read_questions(questions, limit), out, generate=not no_generate
     )
     click.echo(json.dumps(summary, indent=1))
+
+
+@eval_group.command("sentiment")
+@click.option(
+    "--data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="CSV, TSV or JSONL."
+)
+@click.option("--text-column", default="text", show_default=True)
+@click.option("--label-column", default="label", show_default=True)
+@click.option("--label-map", help="How raw labels map to sentiment labels, e.g. '0=negative,1=neutral,2=positive'.")
+@click.option("--model", help="A sentiment model folder to measure instead of the serving model.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="JSONL: text, gold label, label, score.")
+@click.option("--limit", type=click.IntRange(1), help="Only the first N texts.")
+@click.pass_obj
+@_handle_errors
+def eval_sentiment(
+    settings: Settings,
+    data: Path,
+    text_column: str,
+    label_column: str,
+    label_map: str | None,
+    model: str | None,
+    out: Path | None,
+    limit: int | None,
+) -> None:
+    """Label every text of a labelled file with the serving sentiment model (or --model) and print accuracy,
+    macro-recall and macro-F1 (over the labels the data has), per-label recall / precision / F1, the confusion
+    counts, and for data without neutral texts the accuracy of telling negative from not negative.
+
+    \b
+    Examples:
+        chatbot eval sentiment --data feedback.csv --label-column stars \\
+            --label-map "1=negative,2=negative,3=neutral,4=positive,5=positive"
+        chatbot eval sentiment --data sst2.tsv --text-column sentence --label-map 0=negative,1=positive
+    """
+    import time
+
+    from chatbot.sentiment import serving_classifier
+    from finetune.data import labelled_texts, parse_label_map
+    from finetune.metrics import sentiment_report
+
+    pairs = labelled_texts(
+        data, text_column=text_column, label_column=label_column, label_map=parse_label_map(label_map)
+    )
+    pairs = pairs[:limit] if limit else pairs
+    chosen = replace(settings, sentiment_model=model) if model else settings
+    registry = _registry(settings)
+    classifier = serving_classifier(chosen, registry)
+    classifier.warm_up()
+    started = time.perf_counter()
+    results = classifier.classify([text for text, _ in pairs])
+    seconds = time.perf_counter() - started
+    report = sentiment_report([gold for _, gold in pairs], [r.label for r in results])
+    report["model"] = registry.resolve("sentiment", chosen.sentiment_model)
+    report["runtime"] = chosen.sentiment_runtime
+    report["messages_per_s"] = round(len(pairs) / seconds, 1) if seconds else None
+    if out is not None:
+        with out.open("w", encoding="utf-8") as fh:
+            for (text, gold), result in zip(pairs, results, strict=True):
+                row = {"text": text, "gold": gold, "label": result.label, "score": round(result.score, 4)}
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    click.echo(json.dumps(report, indent=1))
 
 
 @cli.command("sentiment")

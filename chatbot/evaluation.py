@@ -9,6 +9,7 @@ Output: one JSON line per question `{"id", "answer", "decision", "handed_off", "
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import tempfile
@@ -106,23 +107,31 @@ def within_budget(texts: list[str], words: int = WORD_BUDGET) -> list[str]:
 
 
 def summarise(rows: list[dict[str, Any]], questions: list[EvalQuestion]) -> dict[str, Any]:
-    """Retrieval recall@1/5/10, recall within 600 words, MRR@10, answer token F1, hand-off rates."""
+    """Retrieval recall@1/5/10, recall within 600 words, MRR@10, nDCG@10, answer token F1, hand-off rates.
+
+    A passage is relevant when it holds the reference (`covers`). nDCG@10 has binary gains, and its ideal ranking
+    puts the relevant passages found in the top 10 first (the passages nobody retrieved are not judged).
+    """
     by_id = {q.id: q for q in questions}
     scored = [(r, by_id[r["id"]]) for r in rows if by_id[r["id"]].answerable and by_id[r["id"]].reference]
     summary: dict[str, Any] = {"questions": len(rows)}
     if scored:
         ranks = []
+        ndcgs = []
         budget_hits = 0
         for row, q in scored:
             texts = [s["text"] for s in row["sources"]]
             hits = [i for i, t in enumerate(texts[:10]) if covers(t, q.reference or "")]
             ranks.append(hits[0] if hits else None)
+            ideal = sum(1 / math.log2(i + 2) for i in range(len(hits)))
+            ndcgs.append(sum(1 / math.log2(i + 2) for i in hits) / ideal if hits else 0.0)
             budget_hits += any(covers(t, q.reference or "") for t in within_budget(texts))
         n = len(scored)
         for k in RECALL_AT:
             summary[f"recall@{k}"] = round(sum(r is not None and r < k for r in ranks) / n, 4)
         summary[f"recall_within_{WORD_BUDGET}_words"] = round(budget_hits / n, 4)
         summary["mrr@10"] = round(sum(1 / (r + 1) for r in ranks if r is not None) / n, 4)
+        summary["ndcg@10"] = round(sum(ndcgs) / n, 4)
         f1s = [token_f1(row["answer"], q.reference or "") for row, q in scored]
         summary["token_f1"] = round(100 * sum(f1s) / n, 2)
         answered = [f for (row, _), f in zip(scored, f1s, strict=True) if not row["handed_off"]]

@@ -23,7 +23,18 @@ def invoke(*args):
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["kb"], ["kb", "ingest"], ["kb", "crawl"], ["kb", "stats"], ["ask"], ["serve"], ["texts"], ["texts", "set"]],
+    [
+        [],
+        ["kb"],
+        ["kb", "ingest"],
+        ["kb", "crawl"],
+        ["kb", "stats"],
+        ["ask"],
+        ["serve"],
+        ["texts"],
+        ["texts", "set"],
+        ["eval", "sentiment"],
+    ],
 )
 def test_help(command):
     result = invoke(*command, "--help")
@@ -171,3 +182,18 @@ def test_kb_crawl_fetches_the_site_and_answers_link_to_its_pages(tiny_env, help_
     monkeypatch.setenv("CHATBOT_HANDOFF_CONFIDENCE", "0")
     answer = json.loads(invoke("ask", "--json", "How long do refunds take?").output)
     assert base + "/help/refunds.html" in {s["url"] for s in answer["sources"]}
+
+
+def test_eval_sentiment_scores_a_labelled_file_and_writes_each_prediction(tiny_env, tmp_path):
+    data = tmp_path / "feedback.csv"
+    data.write_text("comment,stars\nGreat service,5\nNever again,1\nWhere is my parcel?,3\n,2\n", encoding="utf-8")
+    out = tmp_path / "predictions.jsonl"
+    result = invoke(
+        "eval", "sentiment", "--data", str(data), "--text-column", "comment", "--label-column", "stars",
+        "--label-map", "1=negative,2=negative,3=neutral,4=positive,5=positive", "--out", str(out),
+    )  # fmt: skip
+    report = json.loads(result.output)
+    assert report["examples"] == 3 and 0 <= report["macro_f1"] <= 1 and set(report["confusion"]) == {
+        "negative", "neutral", "positive"}  # fmt: skip
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["gold"] for r in rows] == ["positive", "negative", "neutral"] and all(r["label"] for r in rows)

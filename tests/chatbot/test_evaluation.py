@@ -1,4 +1,5 @@
 import json
+import math
 from dataclasses import asdict
 
 import pytest
@@ -111,3 +112,22 @@ def test_a_polite_reply_to_small_talk_is_not_an_answer_from_the_knowledge_base()
     summary = summarise(rows, [EvalQuestion(str(i), "q", answerable=False) for i in range(4)])
     assert summary["handoff_rate_unanswerable"] == 0.5
     assert summary["answered_from_kb_rate_unanswerable"] == 0.25 and summary["small_talk"] == 1
+
+
+def test_ranking_measures_follow_their_definitions():
+    from chatbot.evaluation import EvalQuestion
+
+    gold = "refunds take ten business days"
+    other = "opening hours are nine to five"
+
+    def row(i, texts):
+        sources = [{"text": t, "score": 1.0, "source": "s"} for t in texts]
+        return {"id": i, "answer": gold, "decision": "extracted", "handed_off": False, "sources": sources,
+                "latency_ms": {"total": 1.0}}  # fmt: skip
+
+    rows = [row("1", [gold, other]), row("2", [other, gold, gold]), row("3", [other])]
+    summary = summarise(rows, [EvalQuestion(i, "q", reference=gold) for i in ("1", "2", "3")])
+    assert summary["recall@1"] == round(1 / 3, 4) and summary["mrr@10"] == round((1 + 1 / 2) / 3, 4)
+    # Question 2: relevant at ranks 2 and 3, ideally at 1 and 2.
+    second = (1 / math.log2(3) + 1 / math.log2(4)) / (1 + 1 / math.log2(3))
+    assert summary["ndcg@10"] == round((1 + second + 0) / 3, 4)

@@ -2,7 +2,7 @@ import pytest
 
 from chatbot.errors import InputError
 from finetune.data import in_eval_split, labelled_texts, parse_label_map
-from finetune.metrics import classification_report
+from finetune.metrics import classification_report, sentiment_report
 
 
 def test_label_map_parsing():
@@ -47,3 +47,19 @@ def test_classification_report():
     assert report["accuracy"] == 0.5
     assert report["macro_recall"] == pytest.approx((0.5 + 1 + 0) / 3)
     assert report["macro_f1"] == pytest.approx((2 / 3 + 0.5 + 0) / 3)
+
+
+def test_sentiment_report_scores_the_labels_the_data_has():
+    three = sentiment_report(
+        ["negative", "negative", "neutral", "positive"], ["negative", "neutral", "neutral", "neutral"]
+    )
+    assert three["accuracy"] == 0.5 and three["macro_recall"] == round((0.5 + 1 + 0) / 3, 4)
+    assert three["confusion"]["negative"] == {"negative": 1, "neutral": 1, "positive": 0}
+    assert three["per_label"]["neutral"] == {"recall": 1.0, "precision": 0.3333, "f1": 0.5, "support": 1}
+    assert "negative_vs_not_accuracy" not in three
+    # Binary data (SST-2): no neutral texts, so no neutral class to charge; a neutral prediction is "not negative".
+    binary = sentiment_report(["negative", "positive", "positive"], ["negative", "neutral", "positive"])
+    assert binary["macro_recall"] == 0.75 and binary["negative_vs_not_accuracy"] == 1.0
+    assert set(binary["confusion"]) == {"negative", "positive"}
+    with pytest.raises(ValueError, match="among"):
+        sentiment_report(["angry"], ["negative"])
