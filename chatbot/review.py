@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from chatbot.auth import User
 from chatbot.errors import InputError
+from chatbot.privacy import mask_card_numbers
 from chatbot.storage import Draft, QueueEntry, SqlStore, StoredMessage
 
 MAX_REPLY_CHARS = 4000
@@ -61,7 +62,7 @@ class ReviewDesk:
         """Send a reply to the customer: the draft as is (approved), changed (edited) or the person's own
         (written). The sender then owns the conversation (the bot stays silent) until it is handed back."""
         _require_staff(user)
-        text = text.strip()
+        text = mask_card_numbers(text.strip())
         if not text:
             raise InputError("the reply is empty")
         if len(text) > MAX_REPLY_CHARS:

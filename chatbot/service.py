@@ -22,6 +22,7 @@ from chatbot.grounding import (
     split_sentences,
     supporting_passage,
 )
+from chatbot.privacy import mask_card_numbers
 from chatbot.prompting import (
     build_messages,
     clean_citations,
@@ -160,7 +161,7 @@ class ChatService:
         `asks_for_person`: the customer pressed the chat page's button for a person, whatever `message` says (its
         wording is the operator's, in any language), so the conversation goes to staff.
         """
-        message = self._check_message(message)
+        message = mask_card_numbers(self._check_message(message))  # before it is stored or read by any model
         if not self.store.conversation_exists(conversation_id):
             raise InputError(f"no conversation with id {conversation_id!r}")
         return ReplyStream(self._reply(conversation_id, message, asks_for_person))
@@ -177,7 +178,7 @@ class ChatService:
 
     def add_feedback_reason(self, feedback_id: int, reason: str) -> None:
         """The customer's words on why an answer was (not) helpful, labelled with their sentiment."""
-        reason = self._check_message(reason)
+        reason = mask_card_numbers(self._check_message(reason))
         (sentiment,) = self.sentiment.classify([reason])
         self.store.set_feedback_reason(feedback_id, reason, sentiment)
 

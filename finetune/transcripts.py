@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatbot.errors import InputError
+from chatbot.privacy import scrub_pii
 from finetune.data import in_eval_split
 
 if TYPE_CHECKING:
@@ -31,12 +31,6 @@ ROLE_ALIASES = {
     "assistant": "assistant", "agent": "assistant", "staff": "assistant", "bot": "assistant", "support": "assistant",
 }  # fmt: skip
 FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}
-
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
-# Card numbers: 13-19 digits, optionally grouped by spaces or dashes; only Luhn-valid ones are scrubbed.
-_CARD = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
-# Phone numbers need separators or a leading +, so that order and tracking numbers stay.
-_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]?\d{3,4}\b")
 
 
 @dataclass(frozen=True)
@@ -63,26 +57,6 @@ class Example:
     def chat(self) -> list[dict[str, str]]:
         """The prompt and the reply, for training."""
         return [{"role": "system", "content": TRANSCRIPT_SYSTEM}, *self.messages]
-
-
-def _luhn_valid(digits: str) -> bool:
-    total = 0
-    for i, char in enumerate(reversed(digits)):
-        d = int(char) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
-
-
-def scrub_pii(text: str) -> str:
-    """Replace e-mail addresses, Luhn-valid card numbers and phone numbers with placeholders."""
-    text = _EMAIL.sub("{{Email Address}}", text)
-
-    def card(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group(0))
-        return "{{Card Number}}" if _luhn_valid(digits) else match.group(0)
-
-    text = _CARD.sub(card, text)
-    return _PHONE.sub("{{Phone Number}}", text)
 
 
 def _normalise_messages(raw: Any, where: str) -> list[dict[str, str]]:

@@ -91,8 +91,11 @@ def test_approving_rejecting_and_writing_are_told_apart(make_service):
     draft = desk.open(cid).draft
     desk.reject(cid, draft.id, user=MARIA)
     assert desk.open(cid).draft is None and service.store.drafts(cid)[-1].status == "rejected"
-    desk.send(cid, "I will check and come back to you.", user=MARIA)
+    desk.send(cid, "I will check the refund to 4111 1111 1111 1111 and come back to you.", user=MARIA)
     assert service.store.drafts(cid)[-1].status == "written"
+    assert (
+        service.store.messages(cid)[-1].text == "I will check the refund to [card ending 1111] and come back to you."
+    )
     service.ask("Another unrelated thing about Peru?", cid)  # staff-owned: silent, no new draft
     with pytest.raises(InputError, match="empty"):
         desk.send(cid, "   ", user=MARIA)

@@ -318,3 +318,15 @@ def test_example_questions_are_the_operators_else_the_faqs_else_none(make_servic
     service.store.reset_bot_text("examples")
     service.retriever = HybridRetriever(IndexHandle(tmp_path / "no-index-yet"), service.embedder)
     assert service.example_questions() == []  # a deployment before its first ingest
+
+
+def test_a_card_number_is_never_stored_nor_shown_to_a_model(make_service, fake_generator, fake_sentiment):
+    service = make_service(handoff_confidence=0.1)
+    fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days.")
+    answer = service.ask("My card 4111 1111 1111 1111 was charged twice, how long do refunds take?")
+    stored = service.store.messages(answer.conversation_id)[0].text
+    assert stored == "My card [card ending 1111] was charged twice, how long do refunds take?"
+    assert "4111 1111" not in str(fake_generator.history) + str(fake_sentiment.calls)
+    feedback = service.add_feedback(answer.conversation_id, -1)
+    service.add_feedback_reason(feedback, "still not refunded to 4111-1111-1111-1111")
+    assert "4111-1111" not in str(service.store.feedback())
