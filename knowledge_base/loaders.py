@@ -6,9 +6,11 @@ import csv
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from chatbot.types import Document
 
@@ -20,6 +22,17 @@ HTML_SUFFIXES = {".html", ".htm"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | FAQ_SUFFIXES | HTML_SUFFIXES | {".pdf"}
 # Page furniture that is not content: menus, banners, cookie notices, scripts.
 HTML_NOISE = ["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg"]
+# Furniture inside the main content, by the class or id help-center themes give it ("related-articles",
+# "article-votes", "breadcrumbs", "cookie-banner"): a word of the name, between dashes or underscores.
+HTML_FURNITURE = re.compile(
+    r"(?:^|[-_])(?:breadcrumbs?|related|relatives|recent|recently|votes?|voting|share|sharing|social|comments?|"
+    r"sidebar|cookies?|consent|banner|pagination|pager|subscribe|newsletter|promo|skip)(?:[-_]|$)",
+    re.IGNORECASE,
+)
+# A block of text repeated on this share of a folder's web pages (and on at least 3) is the site's template
+# ("Was this article helpful?", "Have more questions? Submit a request"), not the page's content.
+TEMPLATE_SHARE = 0.5
+TEMPLATE_MIN_PAGES = 3
 FAQ_QUESTION_KEYS = ("question", "q", "instruction")
 FAQ_ANSWER_KEYS = ("answer", "a", "response")
 # Where a document's page for customers is given: front-matter keys, JSONL fields and FAQ columns, first found.
@@ -48,14 +61,40 @@ def load_paths(paths: list[Path]) -> LoadResult:
             result.failures[str(root)] = "no such file or folder"
             continue
         base = root.parent
+        loaded: list[Document] = []
         for file in _walk(root):
             source = file.relative_to(base).as_posix()
             try:
-                result.documents.extend(load_file(file, source))
+                loaded.extend(load_file(file, source))
             except (OSError, UnicodeDecodeError, ValueError, KeyError, csv.Error) as err:
                 result.failures[source] = f"{type(err).__name__}: {err}"
                 logger.warning("skipped %s: %s", file, err)
+        result.documents.extend(drop_site_template(loaded))
     return result
+
+
+def drop_site_template(documents: list[Document]) -> list[Document]:
+    """The documents with the blocks of text (paragraphs, headings) that recur on most of the web pages among them
+    kept only in the first page that has them: a site's template around each article, which `html_to_markdown`
+    cannot tell from content by its tags. One copy stays, because a template can hold facts ("Call us on ...")."""
+    pages = [d for d in documents if d.source.lower().endswith((".html", ".htm"))]
+    if len(pages) < TEMPLATE_MIN_PAGES:
+        return documents
+    counts = Counter(block for page in pages for block in set(page.text.split("\n\n")))
+    template = {b for b, n in counts.items() if n >= max(TEMPLATE_MIN_PAGES, TEMPLATE_SHARE * len(pages))}
+    if not template:
+        return documents
+    page_ids = {id(page) for page in pages}
+    seen: set[str] = set()
+    kept = []
+    for doc in documents:
+        if id(doc) in page_ids:
+            blocks = doc.text.split("\n\n")
+            text = "\n\n".join(b for b in blocks if b not in template or b not in seen)
+            seen.update(b for b in blocks if b in template)
+            doc = replace(doc, text=text) if text.strip() else doc  # a page of nothing but template stays whole
+        kept.append(doc)
+    return kept
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -151,6 +190,11 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
     root = soup.find("main") or soup.find("article") or soup.body or soup
     for tag in root.find_all(HTML_NOISE):
         tag.decompose()
+    total = len(root.get_text(" ", strip=True))
+    for tag in root.find_all(_is_furniture):
+        # Never most of the page: a theme may name the content's own container "has-sidebar".
+        if not tag.decomposed and len(tag.get_text(" ", strip=True)) < 0.5 * total:
+            tag.decompose()
     for level in range(1, 7):
         for heading in root.find_all(f"h{level}"):
             heading.replace_with(f"\n\n{'#' * level} {heading.get_text(' ', strip=True)}\n\n")
@@ -164,6 +208,11 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
     if not text:
         raise ValueError("the page has no text content")
     return text, title, url
+
+
+def _is_furniture(tag: Any) -> bool:
+    names = [*(tag.get("class") or []), tag.get("id") or ""]
+    return any(HTML_FURNITURE.search(str(name)) for name in names if name)
 
 
 def pdf_document(path: Path, source: str) -> Document:

@@ -147,3 +147,43 @@ def test_pages_from_html_canonical_links_jsonl_fields_and_faq_columns(tmp_path):
     assert docs["page.html"].url == "https://help.example.com/returns"
     assert docs["docs.jsonl#a1"].url == "https://help.example.com/fees"
     assert docs["faq.csv#1"].url == "https://help.example.com/hours" and docs["faq.csv#2"].url == ""
+
+
+def help_center_page(title, body, related):
+    """A page as help-center themes make them: the template's boxes inside <main>, around the article."""
+    return f"""<html><head><title>{title} – Help Center</title></head><body><main role="main">
+      <ol class="breadcrumbs"><li>Help Center</li><li>Orders</li></ol>
+      <article><h1>{title}</h1><div class="article-body"><p>{body}</p></div></article>
+      <div class="article-votes"><span>Was this article helpful?</span><button>Yes</button><button>No</button></div>
+      <div><p>Have more questions? Submit a request</p></div>
+      <section class="related-articles"><h3>Related articles</h3><ul><li>{related}</li></ul></section>
+      <div id="cookie-banner">We use cookies to improve your experience.</div>
+    </main></body></html>"""
+
+
+def test_a_help_centers_template_is_left_out_of_its_articles(tmp_path):
+    pages = {
+        "refunds": ("Refunds", "Refunds reach your card within 10 business days.", "Returns"),
+        "returns": ("Returns", "You have 30 days to return an item.", "Refunds"),
+        "delivery": ("Delivery", "Standard delivery takes 2 to 4 business days.", "Returns"),
+        "invoices": ("Invoices", "Invoices are in My account under Orders.", "Delivery"),
+    }
+    for name, (title, body, related) in pages.items():
+        (tmp_path / f"{name}.html").write_text(help_center_page(title, body, related), encoding="utf-8")
+    docs = {d.source.split("/")[-1]: d for d in load_paths([tmp_path]).documents}
+    assert docs["refunds.html"].text == "# Refunds\n\nRefunds reach your card within 10 business days."
+    for page in docs.values():  # by their tags: breadcrumbs, votes, related articles, cookie banner
+        for furniture in ("Help Center", "helpful", "Related", "cookies"):
+            assert furniture not in page.text
+    # By repetition: the same line on every page stays in the first page only (it might hold a fact).
+    assert [name for name, d in sorted(docs.items()) if "Submit a request" in d.text] == ["delivery.html"]
+
+
+def test_a_page_whose_container_is_named_like_furniture_keeps_its_content(tmp_path):
+    (tmp_path / "page.html").write_text(
+        '<html><body><main><div class="layout has-sidebar"><h1>Warranty</h1><p>Two years on every product.</p>'
+        '<div class="sidebar">Popular: Returns</div></div></main></body></html>',
+        encoding="utf-8",
+    )
+    (doc,) = load_paths([tmp_path]).documents
+    assert "Two years on every product." in doc.text and "Popular" not in doc.text
