@@ -23,6 +23,16 @@ _HUMAN_REQUEST = re.compile(
     r"|\b(human|real person|live agent|customer service agent)\s*,?\s*please\b",
     re.IGNORECASE,
 )
+# The same request in the languages whose greetings `small_talk` knows: "speak" and "a person" in either order
+# ("quiero hablar con una persona", "ich möchte mit einem Mitarbeiter sprechen").
+_SPEAK = r"(sprechen|reden|hablar|parler|parlare|falar|spreken|praten|snakke|tala|prata)"
+_PERSON = (
+    r"(mensch(en)?|mitarbeiter(in)?|persona|personne|humano|humain|agente|conseill(er|ère)|opérateur|operatore|"
+    r"operador|atendente|medewerker|iemand|alguien|quelqu'un|qualcuno|alguém|menneske|människa)"
+)
+_HUMAN_REQUEST_OTHER = re.compile(
+    rf"\b{_SPEAK}\b.{{0,40}}\b{_PERSON}\b|\b{_PERSON}\b.{{0,40}}\b{_SPEAK}\b", re.IGNORECASE
+)
 _CITATION = re.compile(r"\[(\d+)\]")
 
 # Small talk: messages that say hello, thank, say goodbye, acknowledge, ask for help without a question yet, or
@@ -88,8 +98,10 @@ _SMALL_TALK_PRIORITY = ("help", "about_bot", "goodbye", "thanks", "greeting", "a
 
 
 def wants_human(message: str) -> bool:
-    """True when the customer asks for a person ("agent", "can I talk to a human?")."""
-    return bool(_HUMAN_REQUEST.search(message.strip()))
+    """True when the customer asks for a person ("agent", "can I talk to a human?", "quiero hablar con una
+    persona")."""
+    text = message.strip()
+    return bool(_HUMAN_REQUEST.search(text) or _HUMAN_REQUEST_OTHER.search(text))
 
 
 def small_talk(message: str) -> str | None:

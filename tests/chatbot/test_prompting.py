@@ -28,6 +28,11 @@ def passage(text, title="Refunds"):
         "Connect me to an agent",
         "real person",
         "representative!",
+        "Quiero hablar con una persona, por favor",
+        "Ich möchte mit einem Mitarbeiter sprechen",
+        "Je voudrais parler à un conseiller",
+        "Posso parlare con un operatore?",
+        "Ik wil graag iemand spreken",
     ],
 )
 def test_requests_for_a_person(message):
@@ -43,6 +48,9 @@ def test_requests_for_a_person(message):
         "human resources address",
         "Can I speak at the hearing myself?",
         "all I had to do is to contact my insurance agent, right?",
+        "¿Cuánto tardan los reembolsos?",
+        "Wie lange dauert die Erstattung?",
+        "Je voudrais parler de ma commande",  # about an order, not to a person
     ],
 )
 def test_ordinary_questions_are_not_requests_for_a_person(message):
