@@ -36,6 +36,9 @@ DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 SERVICE_MESSAGES = Path(__file__).with_name("service_messages.csv")
 FEEDBACK_MESSAGES = Path(__file__).with_name("feedback_messages.csv")
 TWEET_LABELS = {"0": "negative", "1": "neutral", "2": "positive"}
+# The held-out halves (TweetEval, Bitext) and the held-out SST-2 sentences never move; `--seed` changes only the
+# order and the sampling of the training examples (benchmarks/sentiment_eval.py evaluates on these same splits).
+SPLIT_SEED = 13
 # Emoji customers put in chat messages, by the mood they carry (chosen for this project). The classifier reads them
 # by name (`chatbot.sentiment.spell_out_emoji`: "😡" -> "(enraged face)"); examples with them teach it what the
 # names mean. benchmarks/emoji_probe.csv also uses emoji that are not listed here.
@@ -93,7 +96,7 @@ def build(
 ) -> tuple[list, list, dict[str, list]]:
     rng = random.Random(seed)
     train: list[tuple[str, str]] = []
-    bitext_train, bitext_held_out = bitext_messages(seed)
+    bitext_train, bitext_held_out = bitext_messages(SPLIT_SEED)
     held_out: dict[str, list[tuple[str, str]]] = {"tweeteval": [], "sst2": [], "bitext": bitext_held_out}
     sst2 = []
     with (DATA / "sentiment" / "sst2_train.tsv").open(encoding="utf-8") as fh:
@@ -102,7 +105,7 @@ def build(
             text, label = line.rstrip("\n").rsplit("\t", 1)
             sst2.append((text.strip(), "positive" if label == "1" else "negative"))
     for pair in sst2:
-        (held_out["sst2"] if in_eval_split(pair[0], 0.03, seed) else train).append(pair)
+        (held_out["sst2"] if in_eval_split(pair[0], 0.03, SPLIT_SEED) else train).append(pair)
     sst2_train = list(train)
     rng.shuffle(sst2_train)
     train = sst2_train[:sst2_limit]
@@ -110,7 +113,7 @@ def build(
     labels = (DATA / "sentiment" / "tweeteval_val_labels.txt").read_text(encoding="utf-8").splitlines()
     for text, label in zip(texts, labels, strict=True):
         pair = (text.strip(), TWEET_LABELS[label.strip()])
-        if in_eval_split(pair[0], 0.5, seed):
+        if in_eval_split(pair[0], 0.5, SPLIT_SEED):
             held_out["tweeteval"].append(pair)
         else:
             train.extend([pair] * tweet_repeat)
@@ -160,6 +163,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=1.5)
     parser.add_argument("--max-steps", type=int, default=0)
     parser.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="see SentimentTrainConfig.pooling")
+    parser.add_argument(
+        "--seed", type=int, default=13, help="order of the examples and of training (held-out sets stay)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
     train, evaluation, held_out = build(
@@ -172,13 +178,14 @@ def main() -> None:
         args.service_repeat,
         args.emoji,
         args.feedback_repeat,
+        seed=args.seed,
     )
     print(f"train {len(train)}, eval (TweetEval held out) {len(evaluation)}, SST-2 held out {len(held_out['sst2'])}")
     report = train_sentiment(
         train,
         evaluation,
         args.out,
-        SentimentTrainConfig(epochs=args.epochs, max_steps=args.max_steps, pooling=args.pooling),
+        SentimentTrainConfig(epochs=args.epochs, max_steps=args.max_steps, pooling=args.pooling, seed=args.seed),
     )
     print(json.dumps(report["eval"], indent=1), report["train_seconds"], "s")
 
