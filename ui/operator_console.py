@@ -11,7 +11,7 @@ import gradio as gr
 import pandas as pd
 
 from chatbot.auth import Accounts
-from chatbot.bot_texts import SPECS
+from chatbot.bot_texts import SPECS, check_key
 from chatbot.config import Settings
 from chatbot.errors import ChatbotError
 from chatbot.kb_admin import ingest_paths, remove_sources, sync_documents
@@ -233,8 +233,10 @@ class OperatorConsole:
     def text(self, key: str, request: gr.Request) -> str:
         """The words in force for one text, to edit."""
         require_user(self.accounts, request, "operator")
-        if key not in SPECS:
-            raise gr.Error(f"there is no text named {key!r}")
+        try:
+            check_key(key)
+        except ChatbotError as err:
+            raise gr.Error(str(err)) from err
         return self.store.bot_texts()[key]
 
     def save_text(self, key: str, text: str, request: gr.Request) -> str:

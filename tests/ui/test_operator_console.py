@@ -90,6 +90,8 @@ def test_bot_texts_tab_rewords_refuses_bad_wording_and_restores_the_default(cons
     table = console.texts(request)
     assert "handoff" in set(table["Text"]) and set(table["State"]) == {"default"}
     assert console.text("handoff", request) == DEFAULT_TEXTS["handoff"]
+    with pytest.raises(gr.Error, match="no text named 'handof'"):
+        console.text("handof", request)
     assert "Saved **handoff**" in console.save_text("handoff", " Un momento, por favor. ", request)
     assert console.text("handoff", request) == "Un momento, por favor."
     row = console.texts(request).set_index("Text").loc["handoff"]
