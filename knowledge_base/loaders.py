@@ -30,7 +30,7 @@ HTML_FURNITURE = re.compile(
     re.IGNORECASE,
 )
 # A block of text repeated on this share of a folder's web pages (and on at least 3) is the site's template
-# ("Was this article helpful?", "Have more questions? Submit a request"), not the page's content.
+# ("Was this article helpful?", "Have more questions? Submit a request"): kept in the first page only.
 TEMPLATE_SHARE = 0.5
 TEMPLATE_MIN_PAGES = 3
 FAQ_QUESTION_KEYS = ("question", "q", "instruction")
