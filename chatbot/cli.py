@@ -5,43 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import replace
-from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from chatbot.cli_admin import conversations, texts, users
+from chatbot.cli_common import handle_errors, registry_for
 from chatbot.config import Settings
-from chatbot.errors import ChatbotError
 
 if TYPE_CHECKING:
-    from chatbot.registry import ModelRegistry
     from knowledge_base.ingest import IngestReport
-
-
-def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Show project errors as one clean line, except under pytest where the traceback helps."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ChatbotError as err:
-            if getattr(sys, "_called_from_test", False):
-                raise
-            raise click.ClickException(str(err)) from err
-
-    return wrapper
-
-
-def _registry(settings: Settings) -> ModelRegistry:
-    from chatbot.registry import ModelRegistry
-    from chatbot.storage import SqlStore
-
-    return ModelRegistry(SqlStore(settings.database_url))
 
 
 @click.group()
@@ -96,7 +72,7 @@ def _echo_ingest(settings: Settings, report: IngestReport) -> None:
 @click.option("--demo", is_flag=True, help="Ingest the demo help center shipped with the package.")
 @click.option("--rebuild", is_flag=True, help="Start from an empty index (after changing embedder or chunk size).")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def kb_ingest(settings: Settings, paths: tuple[Path, ...], demo: bool, rebuild: bool) -> None:
     """Add or update documents: Markdown, text, FAQ files (CSV/JSONL with question and answer columns) and JSONL
     documents (one {"id", "title", "text"} per line).
@@ -131,7 +107,7 @@ def kb_ingest(settings: Settings, paths: tuple[Path, ...], demo: bool, rebuild: 
 @click.option("--max-pages", default=500, show_default=True, help="Stop after this many pages.")
 @click.option("--delay", default=0.5, show_default=True, help="Seconds between requests (robots.txt may ask more).")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def kb_crawl(settings: Settings, url: str, max_pages: int, delay: float) -> None:
     """Fetch your help center's pages from its website and ingest them; citations link to the pages.
 
@@ -162,7 +138,7 @@ def kb_crawl(settings: Settings, url: str, max_pages: int, delay: float) -> None
 @kb.command("remove")
 @click.argument("sources", nargs=-1, required=True)
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def kb_remove(settings: Settings, sources: tuple[str, ...]) -> None:
     """Remove documents by the source shown in `kb stats` and in citations: a file or a whole folder.
 
@@ -179,7 +155,7 @@ def kb_remove(settings: Settings, sources: tuple[str, ...]) -> None:
 
 @kb.command("stats")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def kb_stats(settings: Settings) -> None:
     """Show what the knowledge base holds.
 
@@ -211,7 +187,7 @@ def kb_stats(settings: Settings) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the answer, decision and sources as JSON.")
 @click.option("--conversation", help="Continue this conversation id instead of starting a new one.")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def ask(settings: Settings, question: str, as_json: bool, conversation: str | None) -> None:
     """Ask one question and print the answer with its numbered sources.
 
@@ -255,7 +231,7 @@ def eval_group() -> None:
 @click.option("--no-generate", is_flag=True, help="Skip the answer model: retrieval, decision, extractive answers.")
 @click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def eval_answers(settings: Settings, questions: Path, out: Path, no_generate: bool, limit: int | None) -> None:
     """Run the whole answer path (retrieval, decision, generation) for each question on the current knowledge
     base and models; write one JSON line per question with the top 10 passages, and print retrieval recall@1/5/10,
@@ -286,7 +262,7 @@ def eval_answers(settings: Settings, questions: Path, out: Path, no_generate: bo
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="JSONL: text, gold label, label, score.")
 @click.option("--limit", type=click.IntRange(1), help="Only the first N texts.")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def eval_sentiment(
     settings: Settings,
     data: Path,
@@ -318,7 +294,7 @@ def eval_sentiment(
     )
     pairs = pairs[:limit] if limit else pairs
     chosen = replace(settings, sentiment_model=model) if model else settings
-    registry = _registry(settings)
+    registry = registry_for(settings)
     classifier = serving_classifier(chosen, registry)
     classifier.warm_up()
     started = time.perf_counter()
@@ -341,7 +317,7 @@ def eval_sentiment(
 @click.option("--input", "input_file", type=click.File(encoding="utf-8"), help="Read texts from a file, one per line.")
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 4096), help="Texts per batch.")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def sentiment_command(settings: Settings, texts: tuple[str, ...], input_file: Any, batch_size: int) -> None:
     """Label texts negative / neutral / positive; prints one JSON line per text.
 
@@ -355,7 +331,7 @@ def sentiment_command(settings: Settings, texts: tuple[str, ...], input_file: An
     lines = list(texts) + ([line.rstrip("\n") for line in input_file if line.strip()] if input_file else [])
     if not lines:
         raise click.UsageError("give texts as arguments or --input FILE")
-    classifier = serving_classifier(settings, _registry(settings), batch_size=batch_size)
+    classifier = serving_classifier(settings, registry_for(settings), batch_size=batch_size)
     for text, result in zip(lines, classifier.classify(lines), strict=True):
         click.echo(
             json.dumps({"text": text, "label": result.label, "score": round(result.score, 4)}, ensure_ascii=False)
@@ -398,7 +374,7 @@ def finetune() -> None:
 @click.option("--promote", is_flag=True, help="Serve the new version at once if it beats the serving one.")
 @click.option("--force", is_flag=True, help="With --promote: promote even if it scores worse.")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def finetune_sentiment(
     settings: Settings,
     data_file: Path,
@@ -500,7 +476,7 @@ def _transcript_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--promote", is_flag=True, help="Serve the new version at once if it beats the serving one.")
 @click.option("--force", is_flag=True, help="With --promote: promote even if it scores worse.")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def finetune_answers(
     settings: Settings,
     transcripts: Path | None,
@@ -571,7 +547,7 @@ def finetune_answers(
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1), help="Held-out examples to answer.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="JSONL of the replies.")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def finetune_evaluate(
     settings: Settings,
     transcripts: Path | None,
@@ -600,112 +576,6 @@ def finetune_evaluate(
 
 
 @cli.group()
-def users() -> None:
-    """Staff and operator accounts for the review and operator consoles."""
-
-
-@users.command("add")
-@click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["staff", "operator"]), help="What the account may do.")
-@click.password_option(help="Prompted (twice) when not given; at least 8 characters.")
-@click.pass_obj
-@_handle_errors
-def users_add(settings: Settings, name: str, role: str, password: str) -> None:
-    """Create an account; staff work the review queue, operators also run the knowledge base and models.
-
-    \b
-    Examples:
-        chatbot users add maria --role staff
-        chatbot users add omar --role operator
-    """
-    from chatbot.auth import Accounts
-    from chatbot.storage import SqlStore
-
-    user = Accounts(SqlStore(settings.database_url)).add_user(name, role, password)
-    click.echo(f"added {user.name} ({user.role})")
-
-
-@users.command("list")
-@click.pass_obj
-@_handle_errors
-def users_list(settings: Settings) -> None:
-    """Show the accounts and their roles."""
-    from chatbot.storage import SqlStore
-
-    for name, role in SqlStore(settings.database_url).users() or [("(no accounts yet)", "")]:
-        click.echo(f"{name:32s} {role}")
-
-
-@users.command("remove")
-@click.argument("name")
-@click.pass_obj
-@_handle_errors
-def users_remove(settings: Settings, name: str) -> None:
-    """Delete an account and log it out everywhere."""
-    from chatbot.storage import SqlStore
-
-    SqlStore(settings.database_url).remove_user(name)
-    click.echo(f"removed {name}")
-
-
-@cli.group()
-def texts() -> None:
-    """The bot's fixed replies and the chat page's wording: see them, reword them (e.g. in your language)."""
-
-
-@texts.command("list")
-@click.pass_obj
-@_handle_errors
-def texts_list(settings: Settings) -> None:
-    """Show every text: its name, whether it is reworded, what it is for, and the words in force."""
-    from chatbot.bot_texts import SPECS
-    from chatbot.storage import SqlStore
-
-    current = SqlStore(settings.database_url).bot_texts()
-    for key, spec in SPECS.items():
-        state = "default" if current.is_default(key) else "reworded"
-        click.echo(f"{key} ({state}): {spec.help}")
-        for line in current[key].split("\n") if current[key] else ["(none)"]:
-            click.echo(f"    {line}")
-
-
-@texts.command("set")
-@click.argument("key")
-@click.argument("text", nargs=-1, required=True)
-@click.pass_obj
-@_handle_errors
-def texts_set(settings: Settings, key: str, text: tuple[str, ...]) -> None:
-    """Reword one text (`chatbot texts list` names them); the next customer message uses it.
-
-    \b
-    Examples:
-        chatbot texts set handoff "Ich bin nicht sicher; eine Kollegin meldet sich gleich hier."
-        chatbot texts set examples "How do I renew my licence?" "Which documents do I need?"
-        chatbot texts set examples ""        # no example questions under the chat box
-    """
-    from chatbot.storage import SqlStore
-
-    stored = SqlStore(settings.database_url).set_bot_text(
-        key, ("\n" if key == "examples" else " ").join(text), user="cli"
-    )
-    click.echo(f"{key} is now:")
-    for line in stored.split("\n") if stored else ["(none)"]:
-        click.echo(f"    {line}")
-
-
-@texts.command("reset")
-@click.argument("key")
-@click.pass_obj
-@_handle_errors
-def texts_reset(settings: Settings, key: str) -> None:
-    """Go back to the default wording of one text."""
-    from chatbot.storage import SqlStore
-
-    changed = SqlStore(settings.database_url).reset_bot_text(key)
-    click.echo(f"{key}: back to the default" if changed else f"{key} was not reworded; nothing to do")
-
-
-@cli.group()
 def models() -> None:
     """List model versions, promote one to serve, roll back."""
 
@@ -713,7 +583,7 @@ def models() -> None:
 @models.command("list")
 @click.option("--kind", type=click.Choice(["sentiment", "answers"]), help="Only this kind of model.")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def models_list(settings: Settings, kind: str | None) -> None:
     """Show registered versions, newest first, with their evaluation scores.
 
@@ -721,7 +591,7 @@ def models_list(settings: Settings, kind: str | None) -> None:
     Example:
         chatbot models list --kind sentiment
     """
-    versions = _registry(settings).list(kind)
+    versions = registry_for(settings).list(kind)
     if not versions:
         click.echo("no registered versions: the shipped defaults serve")
     for v in versions:
@@ -733,7 +603,7 @@ def models_list(settings: Settings, kind: str | None) -> None:
 @click.argument("version")
 @click.option("--force", is_flag=True, help="Promote even if it scored worse than the serving model.")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def models_promote(settings: Settings, version: str, force: bool) -> None:
     """Serve VERSION from now on. A running server follows within seconds for the answer model; restart it for
     a sentiment model.
@@ -742,14 +612,14 @@ def models_promote(settings: Settings, version: str, force: bool) -> None:
     Example:
         chatbot models promote sentiment-20261122-101500
     """
-    promoted = _registry(settings).promote(version, force=force)
+    promoted = registry_for(settings).promote(version, force=force)
     click.echo(f"{promoted.name} now serves as the {promoted.kind} model")
 
 
 @models.command("rollback")
 @click.argument("kind", type=click.Choice(["sentiment", "answers"]))
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def models_rollback(settings: Settings, kind: str) -> None:
     """Take the serving KIND model out of service; the one promoted before it serves again.
 
@@ -757,7 +627,7 @@ def models_rollback(settings: Settings, kind: str) -> None:
     Example:
         chatbot models rollback sentiment
     """
-    now = _registry(settings).rollback(kind)
+    now = registry_for(settings).rollback(kind)
     click.echo(f"{now.name} serves again" if now else f"the shipped default {kind} model serves again")
 
 
@@ -765,7 +635,7 @@ def models_rollback(settings: Settings, kind: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0 for all).")
 @click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.pass_obj
-@_handle_errors
+@handle_errors
 def serve(settings: Settings, host: str, port: int) -> None:
     """Start the web interface: the customer chat at `/`, the review console at `/review` (sign in with an
     account from `chatbot users add`).
@@ -792,3 +662,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
         click.echo("no staff accounts yet: add one with `chatbot users add NAME --role staff`", err=True)
     click.echo(f"chat page: http://{host}:{port}/   review console: http://{host}:{port}/review", err=True)
     uvicorn.run(build_app(service, Accounts(store)), host=host, port=port, log_level="warning")
+
+
+cli.add_command(users)
+cli.add_command(texts)
+cli.add_command(conversations)

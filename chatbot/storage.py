@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import create_engine, event, func, insert, select
+from sqlalchemy import create_engine, delete, event, func, insert, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -616,6 +616,76 @@ class SqlStore:
         """How many conversations are stored."""
         with Session(self.engine) as session:
             return int(session.scalar(select(func.count()).select_from(ConversationRow)) or 0)
+
+    def conversation_ids(
+        self, *, active_since: datetime | None = None, active_before: datetime | None = None, containing: str = ""
+    ) -> list[str]:
+        """Ids of the conversations last active in the given period (all when none) and, with `containing`, with a
+        message holding that text (case-insensitive: an e-mail address, an order number); oldest first."""
+        query = select(ConversationRow.id).order_by(ConversationRow.updated_at, ConversationRow.id)
+        if active_since is not None:
+            query = query.where(ConversationRow.updated_at >= active_since)
+        if active_before is not None:
+            query = query.where(ConversationRow.updated_at < active_before)
+        if containing:
+            holding = select(MessageRow.conversation_id).where(
+                func.lower(MessageRow.text).contains(containing.lower())
+            )
+            query = query.where(ConversationRow.id.in_(holding))
+        with Session(self.engine) as session:
+            return list(session.scalars(query))
+
+    def delete_conversations(self, conversation_ids: list[str]) -> int:
+        """Delete conversations with their messages, suggested replies and feedback (a customer's request to be
+        forgotten, a retention period), in one transaction; returns how many of them existed."""
+        deleted = 0
+        with Session(self.engine) as session, session.begin():
+            for start in range(0, len(conversation_ids), 500):  # bounded IN (...) lists
+                batch = conversation_ids[start : start + 500]
+                deleted += len(session.scalars(select(ConversationRow.id).where(ConversationRow.id.in_(batch))).all())
+                for table in (FeedbackRow, DraftRow, MessageRow):
+                    session.execute(delete(table).where(table.conversation_id.in_(batch)))
+                session.execute(delete(ConversationRow).where(ConversationRow.id.in_(batch)))
+        return deleted
+
+    def export_conversation(self, conversation_id: str) -> dict[str, Any]:
+        """One conversation as plain data: its state, every message (sentiment, decision, confidence, sources) and
+        the customer's feedback."""
+        with Session(self.engine) as session:
+            conversation = _conversation(session, conversation_id)
+            feedback = session.scalars(
+                select(FeedbackRow).where(FeedbackRow.conversation_id == conversation_id).order_by(FeedbackRow.id)
+            )
+            record: dict[str, Any] = {
+                "id": conversation.id,
+                "created_at": _aware(conversation.created_at).isoformat(),
+                "last_active": _aware(conversation.updated_at).isoformat(),
+                "status": conversation.status,
+                "handoff_reason": conversation.handoff_reason,
+                "flag_reason": conversation.flag_reason,
+                "feedback": [
+                    {
+                        "rating": f.rating,
+                        "reason": f.reason,
+                        "sentiment": f.sentiment_label,
+                        "created_at": _aware(f.created_at).isoformat(),
+                    }
+                    for f in feedback
+                ],  # fmt: skip
+            }
+        record["messages"] = [
+            {
+                "role": m.role,
+                "text": m.text,
+                "created_at": _aware(m.created_at).isoformat(),
+                "sentiment": m.sentiment.label if m.sentiment else None,
+                "decision": m.decision,
+                "confidence": m.confidence,
+                "sources": [{k: s.get(k) for k in ("title", "source", "url")} for s in m.sources],
+            }
+            for m in self.messages(conversation_id)
+        ]
+        return record
 
 
 def _aware(moment: datetime) -> datetime:

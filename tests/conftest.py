@@ -14,7 +14,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from tests.help_site import help_site  # noqa: E402, F401  (a fixture: a help center served on loopback)
-from tests.tiny_models import build_tiny_causal_lm, build_tiny_sentence_transformer  # noqa: E402
+from tests.tiny_models import build_tiny_causal_lm, build_tiny_sentence_transformer, seeded  # noqa: E402
 
 
 def pytest_configure(config):
@@ -68,7 +68,8 @@ def tiny_classifier_dir(tmp_path_factory, tiny_embedder_dir) -> Path:
 
     path = tmp_path_factory.mktemp("tiny-sentiment")
     raw = tiny_embedder_dir.parent / "raw"
-    AutoModelForSequenceClassification.from_pretrained(raw, num_labels=3).save_pretrained(path)
+    with seeded():  # the head is initialised at random
+        AutoModelForSequenceClassification.from_pretrained(raw, num_labels=3).save_pretrained(path)
     AutoTokenizer.from_pretrained(raw).save_pretrained(path)
     (path / "labels.json").write_text(json.dumps({"labels": ["negative", "neutral", "positive"]}))
     return path

@@ -1,5 +1,7 @@
 """Tiny random-weight models built from scratch, so that unit tests run the real loading code offline."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 CORPUS = [
@@ -23,6 +25,17 @@ def _word_level_tokenizer(special: list[str]):
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     tok.train_from_iterator(CORPUS, trainers.WordLevelTrainer(special_tokens=special))
     return tok
+
+
+@contextmanager
+def seeded(seed: int = 0) -> Iterator[None]:
+    """The same random weights in every test run (the global random state is left as it was): a random model that
+    happened to end some replies at once made a test fail one run in fifteen."""
+    import torch
+
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        yield
 
 
 def build_tiny_causal_lm(path: Path, *, pad_token: bool = True) -> Path:
@@ -50,7 +63,8 @@ def build_tiny_causal_lm(path: Path, *, pad_token: bool = True) -> Path:
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    GPT2LMHeadModel(config).save_pretrained(path)
+    with seeded():
+        GPT2LMHeadModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
 
@@ -78,7 +92,8 @@ def build_tiny_sentence_transformer(path: Path) -> Path:
         max_position_embeddings=128,
     )
     raw = path / "raw"
-    BertModel(config).save_pretrained(raw)
+    with seeded():
+        BertModel(config).save_pretrained(raw)
     tokenizer.save_pretrained(raw)
     # A plain transformers folder loads with mean pooling; saving writes a sentence-transformers folder.
     SentenceTransformer(str(raw), device="cpu").save(str(path / "st"))

@@ -136,41 +136,6 @@ def test_ingest_and_remove_keep_the_database_document_list_equal_to_the_index(kb
     assert sync_documents(settings) == len(records) - 1
 
 
-def test_users_can_be_added_listed_and_removed_with_a_prompted_password(settings):
-    from click.testing import CliRunner
-
-    from chatbot.cli import cli
-    from chatbot.errors import InputError
-
-    runner = CliRunner()
-    result = runner.invoke(cli, ["users", "add", "maria", "--role", "staff"], input="a long secret\na long secret\n")
-    assert result.exit_code == 0, result.output
-    assert "maria" in runner.invoke(cli, ["users", "list"]).output
-    with pytest.raises(InputError, match="at least 8"):
-        runner.invoke(cli, ["users", "add", "ali", "--role", "staff", "--password", "short"], catch_exceptions=False)
-    assert runner.invoke(cli, ["users", "remove", "maria"]).exit_code == 0
-    assert "maria" not in runner.invoke(cli, ["users", "list"]).output
-
-
-def test_texts_are_listed_reworded_and_reset(settings):
-    from chatbot.errors import InputError
-
-    listed = invoke("texts", "list").output
-    assert "handoff (default): reply when the knowledge base does not answer" in listed
-    assert "examples (default)" in listed and "(none)" in listed
-    result = invoke("texts", "set", "handoff", "Un momento,", "le paso con una persona.")
-    assert result.exit_code == 0 and "Un momento, le paso con una persona." in result.output
-    invoke("texts", "set", "examples", "How do I renew my licence?", "Which documents do I need?")
-    listed = invoke("texts", "list").output
-    assert "handoff (reworded)" in listed and "    Un momento, le paso con una persona." in listed
-    assert "    How do I renew my licence?\n    Which documents do I need?" in listed
-    with pytest.raises(InputError, match="no text named 'greting'"):
-        invoke("texts", "set", "greting", "Hola")
-    assert "back to the default" in invoke("texts", "reset", "handoff").output
-    assert "nothing to do" in invoke("texts", "reset", "handoff").output
-    assert "handoff (default)" in invoke("texts", "list").output
-
-
 def test_kb_crawl_fetches_the_site_and_answers_link_to_its_pages(tiny_env, help_site, monkeypatch):
     from knowledge_base import crawl
 

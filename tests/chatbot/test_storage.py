@@ -145,3 +145,16 @@ def test_bad_bot_text_is_refused_and_the_stored_one_kept(store):
     with pytest.raises(InputError, match="no text named 'nope'"):
         store.reset_bot_text("nope")
     assert store.bot_texts()["handoff"] == "Einen Moment bitte."
+
+
+def test_deleting_a_conversation_takes_everything_it_holds_and_nothing_else(store):
+    chunk = Chunk("c1", "kb/refunds.md", "Refunds", "Refunds take 5 days.", 0)
+    keep, gone = store.create_conversation(), store.create_conversation()
+    for cid in (keep, gone):
+        store.add_message(cid, "user", f"My e-mail is Someone@Example.com, conversation {cid[:4]}")
+        store.add_draft(cid, Answer("5 days [1].", Decision.EXTRACTED, 0.5, [Passage(chunk, 0.1, 0.5)]))
+        store.add_feedback(cid, -1, reason="slow")
+    assert set(store.conversation_ids(containing="someone@example")) == {keep, gone}  # any case
+    assert store.delete_conversations([gone, "missing"]) == 1
+    assert store.conversation_ids() == [keep] and len(store.drafts()) == 1 and len(store.feedback()) == 1
+    assert store.messages(gone) == [] and len(store.messages(keep)) == 1
