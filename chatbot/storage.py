@@ -629,7 +629,7 @@ class SqlStore:
             query = query.where(ConversationRow.updated_at < active_before)
         if containing:
             holding = select(MessageRow.conversation_id).where(
-                func.lower(MessageRow.text).contains(containing.lower())
+                func.lower(MessageRow.text).contains(containing.lower(), autoescape=True)  # "%" and "_" as text
             )
             query = query.where(ConversationRow.id.in_(holding))
         with Session(self.engine) as session:

@@ -155,6 +155,7 @@ def test_deleting_a_conversation_takes_everything_it_holds_and_nothing_else(stor
         store.add_draft(cid, Answer("5 days [1].", Decision.EXTRACTED, 0.5, [Passage(chunk, 0.1, 0.5)]))
         store.add_feedback(cid, -1, reason="slow")
     assert set(store.conversation_ids(containing="someone@example")) == {keep, gone}  # any case
+    assert store.conversation_ids(containing="some%@example") == []  # the text itself, not a LIKE pattern
     assert store.delete_conversations([gone, "missing"]) == 1
     assert store.conversation_ids() == [keep] and len(store.drafts()) == 1 and len(store.feedback()) == 1
     assert store.messages(gone) == [] and len(store.messages(keep)) == 1
