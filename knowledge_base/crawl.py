@@ -3,13 +3,15 @@
 From a sitemap (`https://help.example.com/sitemap.xml`: every page it lists on that site), or from a start page by
 following its links within the same section of the site (`https://example.com/help/` stays under `/help/`).
 Polite by default: robots.txt is obeyed (its crawl delay too), one request at a time with a pause between, web
-pages only. Each page is saved with its address as `<link rel="canonical">`, so citations link to it.
+pages and PDF documents only. Each page is saved with its address as `<link rel="canonical">`, and the folder's
+`.urls.json` names every file's address (PDFs have no other place for it), so citations link to them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import json
 import logging
 import re
 import shutil
@@ -24,13 +26,15 @@ import httpx
 from tqdm.auto import tqdm
 
 from chatbot.errors import InputError
+from knowledge_base.loaders import URLS_FILE
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "chatbot-kb-crawler/0.1 (self-hosted customer-service assistant)"
 # Links to these are not pages: not fetched at all.
 _LOC = re.compile(r"<(?:\w+:)?loc>(.*?)</(?:\w+:)?loc>", re.DOTALL)
-NOT_PAGES = re.compile(r"\.(?:pdf|jpe?g|png|gif|svg|webp|ico|css|js|json|xml|zip|gz|mp3|mp4|webm|woff2?|ttf)$", re.I)
+NOT_PAGES = re.compile(r"\.(?:jpe?g|png|gif|svg|webp|ico|css|js|json|xml|zip|gz|mp3|mp4|webm|woff2?|ttf)$", re.I)
+MAX_PDF_BYTES = 20 * 2**20  # the largest PDF fetched (a scanned manual can be hundreds of MB)
 
 
 @dataclass
@@ -55,8 +59,9 @@ def site_folder(sites_dir: Path, url: str) -> Path:
     return sites_dir / urlsplit(check_start(url)).netloc.replace(":", "_")
 
 
-def page_file(url: str) -> str:
-    """The file (relative, under the site's folder) a page is saved as: its path, `.html` added, the query hashed."""
+def page_file(url: str, suffix: str = ".html") -> str:
+    """The file (relative, under the site's folder) a page is saved as: its path, `suffix` added unless it ends so
+    (or in .htm for a page), the query hashed."""
     parts = urlsplit(url)
     segments = [re.sub(r"[^A-Za-z0-9._-]", "_", s) for s in parts.path.split("/") if s and s not in (".", "..")]
     if not segments or parts.path.endswith("/"):
@@ -64,8 +69,8 @@ def page_file(url: str) -> str:
     name = segments[-1]
     if parts.query:
         name += "-" + hashlib.sha256(parts.query.encode()).hexdigest()[:10]
-    if not name.lower().endswith((".html", ".htm")):
-        name += ".html"
+    if not name.lower().endswith((suffix, ".htm") if suffix == ".html" else suffix):
+        name += suffix
     return "/".join([*segments[:-1], name])
 
 
@@ -117,20 +122,23 @@ def crawl_site(
             if not first:
                 time.sleep(delay)
             first = False
-            page = _fetch_page(http, url, start)
+            page = _fetch(http, url, start)
             if isinstance(page, str):
                 report.skipped[url] = page
                 continue
             address, body = page
-            name = page_file(address)
+            name = page_file(address, ".pdf" if isinstance(body, bytes) else ".html")
             if address in report.saved or name in report.saved.values():
                 continue  # a redirect to a page already saved
             target = staging / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            # Our canonical link first: the loader takes the first, and the page's own may be relative.
-            target.write_text(f'<link rel="canonical" href="{html.escape(address)}">\n{body}', encoding="utf-8")
             report.saved[address] = name
             bar.update(1)
+            if isinstance(body, bytes):
+                target.write_bytes(body)
+                continue
+            # Our canonical link first: the loader takes the first, and the page's own may be relative.
+            target.write_text(f'<link rel="canonical" href="{html.escape(address)}">\n{body}', encoding="utf-8")
             if not sitemap:
                 for link in _links(body, address):
                     if link.startswith(section) and link not in seen and not NOT_PAGES.search(urlsplit(link).path):
@@ -140,6 +148,8 @@ def crawl_site(
         if not report.saved:
             reasons = "; ".join(f"{u}: {why}" for u, why in list(report.skipped.items())[:5]) or "no pages found"
             raise InputError(f"no page could be fetched from {start} ({reasons})")
+        urls = {name: address for address, name in report.saved.items()}
+        (staging / URLS_FILE).write_text(json.dumps(urls, indent=1, ensure_ascii=False), encoding="utf-8")
         # Swap the new pages in; the old folder goes only once the new one is complete.
         old = out_dir.with_name(out_dir.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -159,8 +169,8 @@ def _same_site(url: str, start: str) -> bool:
     return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
 
 
-def _fetch_page(http: httpx.Client, url: str, start: str) -> tuple[str, str] | str:
-    """(final address, HTML) of a page, or why it was skipped."""
+def _fetch(http: httpx.Client, url: str, start: str) -> tuple[str, str | bytes] | str:
+    """(final address, HTML text or PDF bytes) of a page, or why it was skipped."""
     try:
         response = http.get(url)
     except httpx.HTTPError as err:
@@ -170,9 +180,13 @@ def _fetch_page(http: httpx.Client, url: str, start: str) -> tuple[str, str] | s
         return f"redirects off the site to {address}"
     if response.status_code != 200:
         return f"HTTP {response.status_code}"
-    kind = response.headers.get("content-type", "")
-    if "html" not in kind.lower():
-        return f"not a web page ({kind or 'no content type'})"
+    kind = response.headers.get("content-type", "").lower()
+    if "pdf" in kind:
+        if len(response.content) > MAX_PDF_BYTES:
+            return f"a PDF of {len(response.content) // 2**20} MB, over {MAX_PDF_BYTES // 2**20} MB"
+        return address, response.content
+    if "html" not in kind:
+        return f"not a web page or PDF ({kind or 'no content type'})"
     return address, response.text
 
 

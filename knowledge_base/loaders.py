@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from chatbot.errors import InputError
 from chatbot.types import Document
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ HTML_FURNITURE = re.compile(
 # ("Was this article helpful?", "Have more questions? Submit a request"): kept in the first page only.
 TEMPLATE_SHARE = 0.5
 TEMPLATE_MIN_PAGES = 3
+URLS_FILE = ".urls.json"  # a folder's {file: page address}, see `folder_urls`
 FAQ_QUESTION_KEYS = ("question", "q", "instruction")
 FAQ_ANSWER_KEYS = ("answer", "a", "response")
 # Where a document's page for customers is given: front-matter keys, JSONL fields and FAQ columns, first found.
@@ -62,15 +64,34 @@ def load_paths(paths: list[Path]) -> LoadResult:
             continue
         base = root.parent
         loaded: list[Document] = []
+        pages = folder_urls(root)
         for file in _walk(root):
             source = file.relative_to(base).as_posix()
             try:
-                loaded.extend(load_file(file, source))
+                documents = load_file(file, source)
             except (OSError, UnicodeDecodeError, ValueError, KeyError, csv.Error) as err:
                 result.failures[source] = f"{type(err).__name__}: {err}"
                 logger.warning("skipped %s: %s", file, err)
+                continue
+            page = pages.get(file.relative_to(root).as_posix(), "")
+            loaded.extend(replace(d, url=d.url or page) for d in documents)
         result.documents.extend(drop_site_template(loaded))
     return result
+
+
+def folder_urls(root: Path) -> dict[str, str]:
+    """{file under `root`: its page for customers} from `root/.urls.json` (`kb crawl` writes one; an operator may
+    too, for PDFs and other files that cannot name their page), checked; {} without one."""
+    path = root / URLS_FILE
+    if not root.is_dir() or not path.exists():
+        return {}
+    try:
+        mapping = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path} is not a JSON object of file -> address: {err}") from err
+    if not isinstance(mapping, dict):
+        raise InputError(f"{path} must be a JSON object of file -> address, got {type(mapping).__name__}")
+    return {str(name): checked_url(str(url), f"{root.name}/{name}") for name, url in mapping.items()}
 
 
 def drop_site_template(documents: list[Document]) -> list[Document]:

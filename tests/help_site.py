@@ -6,13 +6,15 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.pdfs import write_pdf
+
 PAGES = {
     "robots.txt": "User-agent: *\nDisallow: /help/private/\n",
     "help/index.html": (
         "<html><head><title>Help center</title></head><body><main><h1>Help center</h1>"
         '<a href="refunds.html">Refunds</a> <a href="/help/shipping/">Shipping</a> <a href="private/staff.html">'
         'Staff</a> <a href="/blog/news.html">Blog</a> <a href="https://other.example/help/">Elsewhere</a> '
-        '<a href="mailto:help@example.com">Mail</a> <a href="logo.png">Logo</a> <a href="refunds.html#card">Card</a>'
+        '<a href="mailto:help@example.com">Mail</a> <a href="logo.png">Logo</a> <a href="refunds.html#card">Card</a> <a href="forms/claim.pdf">Claim form</a>'
         "<p>Find answers to your questions about orders.</p></main></body></html>"
     ),
     "help/refunds.html": (
@@ -36,6 +38,8 @@ def help_site(tmp_path):
     for name, body in PAGES.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(body, encoding="utf-8")
+    (root / "help" / "forms").mkdir()
+    write_pdf(root / "help" / "forms" / "claim.pdf", "Send the claim form within 30 days.", title="Claim form")
 
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args):

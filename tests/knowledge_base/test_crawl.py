@@ -11,12 +11,14 @@ def test_crawl_follows_the_sections_links_obeys_robots_and_pages_link_back(help_
     base, _ = help_site
     out = tmp_path / "sites" / "help"
     report = crawl_site(base + "/help/", out, delay_s=0, progress=False)
-    assert set(report.saved) == {base + "/help/", base + "/help/refunds.html", base + "/help/shipping/"}
+    assert set(report.saved) == {
+        base + "/help/", base + "/help/refunds.html", base + "/help/shipping/", base + "/help/forms/claim.pdf"}  # fmt: skip
     assert report.skipped == {base + "/help/private/staff.html": "disallowed by robots.txt"}  # blog: other section
     docs = {d.title: d for d in load_paths([out]).documents}
     assert docs["Refunds"].url == base + "/help/refunds.html"  # its own canonical link was relative
     assert docs["Shipping"].url == base + "/help/shipping/"
     assert "10 business days" in docs["Refunds"].text
+    assert docs["Claim form"].url == base + "/help/forms/claim.pdf"  # from the folder's .urls.json
 
 
 def test_a_second_crawl_drops_pages_gone_from_the_site_and_a_failed_one_changes_nothing(help_site, tmp_path):
@@ -27,6 +29,7 @@ def test_a_second_crawl_drops_pages_gone_from_the_site_and_a_failed_one_changes_
     report = crawl_site(base + "/help/", out, delay_s=0, progress=False)
     assert report.skipped[base + "/help/shipping/"] == "HTTP 404"
     assert sorted(p.name for p in out.rglob("*.html")) == ["index.html", "refunds.html"]
+    assert sorted(p.name for p in out.rglob("*.pdf")) == ["claim.pdf"]
     __import__("shutil").rmtree(root / "help")  # the whole section is gone (a folder would be listed)
     with pytest.raises(InputError, match="no page could be fetched.*HTTP 404"):
         crawl_site(base + "/help/", out, delay_s=0, progress=False)

@@ -1,5 +1,9 @@
+import pytest
+
+from chatbot.errors import InputError
 from knowledge_base import DEMO_KB_DIR
 from knowledge_base.loaders import load_paths
+from tests.pdfs import write_pdf
 
 
 def test_folder_recurses_and_sources_are_relative(kb_dir):
@@ -75,27 +79,7 @@ def test_html_keeps_main_content_and_headings_not_navigation(tmp_path):
 
 
 def test_pdf_text_layer_and_broken_pdf(tmp_path):
-    pypdf = __import__("pypdf")
-    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
-
-    writer = pypdf.PdfWriter()
-    page = writer.add_blank_page(width=300, height=200)
-    font = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-        }
-    )
-    page[NameObject("/Resources")] = DictionaryObject(
-        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
-    )
-    stream = DecodedStreamObject()
-    stream.set_data(b"BT /F1 12 Tf 20 100 Td (Warranty lasts two years.) Tj ET")
-    page[NameObject("/Contents")] = writer._add_object(stream)
-    writer.add_metadata({"/Title": "Warranty"})
-    with (tmp_path / "warranty.pdf").open("wb") as fh:
-        writer.write(fh)
+    write_pdf(tmp_path / "warranty.pdf", "Warranty lasts two years.", title="Warranty")
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
     result = load_paths([tmp_path])
     (doc,) = result.documents
@@ -187,3 +171,23 @@ def test_a_page_whose_container_is_named_like_furniture_keeps_its_content(tmp_pa
     )
     (doc,) = load_paths([tmp_path]).documents
     assert "Two years on every product." in doc.text and "Popular" not in doc.text
+
+
+def test_a_folders_urls_file_gives_its_files_pages(tmp_path):
+    write_pdf(tmp_path / "warranty.pdf", "Warranty lasts two years.", title="Warranty")
+    (tmp_path / "faq.csv").write_text("question,answer\nOpen on Sunday?,No.\n", encoding="utf-8")
+    (tmp_path / "own.md").write_text("---\nurl: https://help.example.com/own\n---\nText.\n", encoding="utf-8")
+    (tmp_path / ".urls.json").write_text(
+        '{"warranty.pdf": "https://help.example.com/warranty.pdf", "faq.csv": "https://help.example.com/faq", '
+        '"own.md": "https://help.example.com/other", "gone.md": "javascript:alert(1)"}',
+        encoding="utf-8",
+    )
+    urls = {d.source.split("/")[-1]: d.url for d in load_paths([tmp_path]).documents}
+    assert urls == {
+        "warranty.pdf": "https://help.example.com/warranty.pdf",
+        "faq.csv#1": "https://help.example.com/faq",
+        "own.md": "https://help.example.com/own",  # the document's own address wins
+    }
+    (tmp_path / ".urls.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(InputError, match=r"\.urls\.json must be a JSON object"):
+        load_paths([tmp_path])

@@ -97,7 +97,7 @@ def test_handoff_staff_reply_and_a_new_document_in_a_real_browser(served, tmp_pa
         operator.screenshot(path=ARTIFACTS / "5-operator-ingested.png", full_page=True)
         operator.get_by_label("Or fetch your help center from its website").fill(help_site[0] + "/help/")
         operator.get_by_role("button", name="Fetch website").click()
-        expect(operator.get_by_text("3 pages fetched")).to_be_visible(timeout=60_000)
+        expect(operator.get_by_text("4 pages fetched")).to_be_visible(timeout=60_000)
         operator.screenshot(path=ARTIFACTS / "5b-operator-fetched-the-website.png", full_page=True)
 
         ask(customer, "Bitcoin payments?")

@@ -111,7 +111,7 @@ def test_operator_fetches_the_help_center_from_its_website(console, help_site, m
     request = FakeRequest(console.accounts.login("omar", "operator passphrase"))
     base, _ = help_site
     result = console.crawl(base + "/help/", request)
-    assert result.startswith("3 pages fetched, 1 skipped; 3 added") and "disallowed by robots.txt" in result
-    assert len(console.documents(request)) == 3
+    assert result.startswith("4 pages fetched, 1 skipped; 4 added") and "disallowed by robots.txt" in result
+    assert len(console.documents(request)) == 4  # the PDF form too
     with pytest.raises(gr.Error, match="not a web address"):
         console.crawl("help.example.com", request)
