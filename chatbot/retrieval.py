@@ -85,13 +85,7 @@ class HybridRetriever:
 
     def faq_questions(self, limit: int) -> list[str]:
         """Up to `limit` questions of the knowledge base's FAQ entries, in the order they were ingested."""
-        questions: list[str] = []
-        for chunk in self.index.get().chunks:
-            if len(questions) == limit:
-                break
-            if chunk.kind == "faq" and chunk.title not in questions:  # a long answer is split into chunks
-                questions.append(chunk.title)
-        return questions
+        return self.index.get().faq_questions[:limit]
 
     def retrieve(self, question: str, history: list[Turn], k: int) -> list[Passage]:
         """The `k` best passages for `question` in the context of `history` (oldest turn first)."""

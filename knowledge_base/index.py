@@ -13,6 +13,7 @@ import os
 import shutil
 import uuid
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,12 @@ class KnowledgeIndex:
         self.vectors = vectors
         self._dense = dense
         self._bm25 = bm25
+
+    @cached_property
+    def faq_questions(self) -> list[str]:
+        """The questions of the FAQ entries, in the order they were ingested (once per index: a chat page asks on
+        every load, and a KB without a FAQ would otherwise be scanned whole each time)."""
+        return list(dict.fromkeys(c.title for c in self.chunks if c.kind == "faq"))  # a long answer has several chunks
 
     @classmethod
     def build(cls, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray) -> KnowledgeIndex:

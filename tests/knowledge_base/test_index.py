@@ -64,3 +64,17 @@ print(KnowledgeIndex.load(Path({str(tmp_path)!r})).search_bm25("refunds", 1))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     assert "DEBUG" not in done.stderr, done.stderr
     assert done.stdout.strip()  # the index was built, saved, loaded and searched
+
+
+def test_faq_questions_come_once_each_in_ingest_order():
+    from chatbot.types import Chunk
+    from knowledge_base.index import KnowledgeIndex, Manifest
+
+    chunks = [
+        Chunk("a", "faq.csv#2", "Can I cancel?", "Yes, within an hour.", 0, kind="faq"),
+        Chunk("b", "refunds.md", "Refunds", "Ten days.", 0),
+        Chunk("c", "faq.csv#1", "Do you ship abroad?", "No. " * 50, 0, kind="faq"),
+        Chunk("d", "faq.csv#1", "Do you ship abroad?", "No. " * 50, 1, kind="faq"),  # a long answer, two chunks
+    ]
+    index = KnowledgeIndex.build(Manifest("fake", 4, 120, 30), chunks, np.eye(4, 4, dtype=np.float32))
+    assert index.faq_questions == ["Can I cancel?", "Do you ship abroad?"]
