@@ -67,6 +67,11 @@ def texts() -> None:
     """The bot's fixed replies and the chat page's wording: see them, reword them (e.g. in your language)."""
 
 
+def _echo_indented(text: str) -> None:
+    for line in text.split("\n") if text else ["(none)"]:
+        click.echo(f"    {line}")
+
+
 @texts.command("list")
 @click.pass_obj
 @handle_errors
@@ -79,8 +84,7 @@ def texts_list(settings: Settings) -> None:
     for key, spec in SPECS.items():
         state = "default" if current.is_default(key) else "reworded"
         click.echo(f"{key} ({state}): {spec.help}")
-        for line in current[key].split("\n") if current[key] else ["(none)"]:
-            click.echo(f"    {line}")
+        _echo_indented(current[key])
 
 
 @texts.command("set")
@@ -103,8 +107,7 @@ def texts_set(settings: Settings, key: str, text: tuple[str, ...]) -> None:
         key, ("\n" if key == "examples" else " ").join(text), user="cli"
     )
     click.echo(f"{key} is now:")
-    for line in stored.split("\n") if stored else ["(none)"]:
-        click.echo(f"    {line}")
+    _echo_indented(stored)
 
 
 @texts.command("reset")

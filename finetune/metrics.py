@@ -9,6 +9,13 @@ import numpy as np
 from chatbot.types import SENTIMENT_LABELS
 
 
+def _recall_precision_f1(true_positives: float, support: float, predicted: float) -> tuple[float, float, float]:
+    """One label's recall, precision and F1 from its counts (0 where a count is 0)."""
+    recall = true_positives / support if support else 0.0
+    precision = true_positives / predicted if predicted else 0.0
+    return recall, precision, 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
 def classification_report(gold: list[int], predicted: list[int], n_labels: int) -> dict[str, float]:
     """Accuracy, macro-recall and macro-F1 (classes absent from both gold and predictions count as 0)."""
     if len(gold) != len(predicted):
@@ -19,11 +26,9 @@ def classification_report(gold: list[int], predicted: list[int], n_labels: int) 
     recalls, f1s = [], []
     for label in range(n_labels):
         tp = float(np.sum((g == label) & (p == label)))
-        support, predicted_count = float(np.sum(g == label)), float(np.sum(p == label))
-        recall = tp / support if support else 0.0
-        precision = tp / predicted_count if predicted_count else 0.0
+        recall, _, f1 = _recall_precision_f1(tp, float(np.sum(g == label)), float(np.sum(p == label)))
         recalls.append(recall)
-        f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+        f1s.append(f1)
     return {
         "accuracy": float(np.mean(g == p)),
         "macro_recall": float(np.mean(recalls)),
@@ -49,11 +54,9 @@ def sentiment_report(gold: list[str], predicted: list[str]) -> dict[str, Any]:
     present = [label for label in labels if label in gold]
     per_label: dict[str, dict[str, float]] = {}
     for label in labels:
+        support = gold.count(label)
         tp = sum(g == p == label for g, p in pairs)
-        support, predicted_count = gold.count(label), predicted.count(label)
-        recall = tp / support if support else 0.0
-        precision = tp / predicted_count if predicted_count else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        recall, precision, f1 = _recall_precision_f1(tp, support, predicted.count(label))
         per_label[label] = {"recall": recall, "precision": precision, "f1": f1, "support": support}
     report: dict[str, Any] = {
         "examples": len(gold),
