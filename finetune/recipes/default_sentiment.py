@@ -63,6 +63,12 @@ def bitext_messages(seed: int = 13) -> tuple[list[tuple[str, str]], list[tuple[s
     return train, held_out
 
 
+def written_messages(path: Path) -> list[tuple[str, str]]:
+    """(text, label) rows of one of the recipe's own CSV files of messages written for this project."""
+    with path.open(encoding="utf-8") as fh:
+        return [(row["text"], row["label"]) for row in csv.DictReader(fh)]
+
+
 def emoji_examples(requests: list[str], count: int, seed: int) -> list[tuple[str, str]]:
     """`count` messages whose mood is in their emoji: 1-3 emoji of one mood alone, or before or after a request
     ("where is my order? 😡" is negative, "📦 where is my order?" neutral)."""
@@ -137,12 +143,8 @@ def build(
     if bitext:
         train += [(t, "neutral") for t in requests_bitext[:bitext]]
         train += [p for p in bitext_train if p[1] == "negative"] * complaint_repeat
-    if service_repeat:
-        with SERVICE_MESSAGES.open(encoding="utf-8") as fh:
-            train += [(row["text"], row["label"]) for row in csv.DictReader(fh)] * service_repeat
-    if feedback_repeat:
-        with FEEDBACK_MESSAGES.open(encoding="utf-8") as fh:
-            train += [(row["text"], row["label"]) for row in csv.DictReader(fh)] * feedback_repeat
+    train += written_messages(SERVICE_MESSAGES) * service_repeat
+    train += written_messages(FEEDBACK_MESSAGES) * feedback_repeat
     train += emoji_examples(unused, emoji, seed)  # its own random stream: the examples above stay as they were
     rng.shuffle(train)
     return train, held_out["tweeteval"], held_out
