@@ -189,7 +189,13 @@ def conversations_export(settings: Settings, out: Path, since: str | None, ids: 
 @click.pass_obj
 @handle_errors
 def conversations_delete(settings: Settings, ids: tuple[str, ...]) -> None:
-    """Delete conversations with their messages, suggested replies and feedback."""
+    """Delete conversations with their messages, suggested replies and feedback.
+
+    \b
+    Examples:
+        chatbot conversations delete 1cG3xk...
+        chatbot conversations delete -- -U96LF...   # an id from before 2026-11-23 may start with "-"
+    """
     from chatbot.storage import SqlStore
 
     deleted = SqlStore(settings.database_url).delete_conversations(list(ids))

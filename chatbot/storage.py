@@ -207,8 +207,11 @@ class SqlStore:
         return nullcontext()
 
     def create_conversation(self) -> str:
-        """Start a conversation; its id is unguessable (it is the customer's only key to it)."""
-        conversation_id = secrets.token_urlsafe(18)
+        """Start a conversation; its id is unguessable (it is the customer's only key to it).
+
+        Never with a leading "-" (1 id in 64 had one): `chatbot conversations delete -U96...` read it as an option.
+        """
+        conversation_id = secrets.token_urlsafe(18).lstrip("-")  # 144 random bits, at most a few fewer
         with Session(self.engine) as session, session.begin():
             session.add(ConversationRow(id=conversation_id))
         return conversation_id

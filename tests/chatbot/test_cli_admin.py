@@ -70,6 +70,7 @@ def test_conversations_are_found_exported_deleted_and_purged_with_everything_the
     assert record["feedback"][0]["reason"] == "too slow" and record["last_active"]
 
     assert "deleted; 1 ids not found" in invoke("conversations", "delete", jane, "no-such-id").output
+    assert "0 conversations deleted" in invoke("conversations", "delete", "--", "-older-id").output
     assert not store.conversation_exists(jane) and store.feedback() == []  # nothing of Jane is left
     assert "no conversation is older than 200 days" in invoke("conversations", "purge", "--older-than", "200").output
     assert "Aborted" in CliRunner().invoke(cli, ["conversations", "purge", "--older-than", "90"], input="n\n").output

@@ -43,6 +43,13 @@ def test_messages_round_trip_with_sources_and_latency(store, tmp_path):
     assert reopened.history(cid, 1)[0].content == "5 days [1]."
 
 
+def test_conversation_ids_never_start_with_a_dash(store, monkeypatch):
+    import secrets
+
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: "-U96LFo9-P-tBapNuZU57XM2")
+    assert store.create_conversation() == "U96LFo9-P-tBapNuZU57XM2"  # a command line would read "-U..." as an option
+
+
 def test_conversations_do_not_share_messages(store):
     a, b = store.create_conversation(), store.create_conversation()
     store.add_message(a, "user", "secret order LK-12345678")
