@@ -1,7 +1,15 @@
 """A self-hosted customer-service chatbot: answers from your knowledge base with sources, hands off when unsure."""
 
 from chatbot.config import Settings
-from chatbot.errors import ChatbotError, ConfigError, IndexNotBuiltError, InputError, ModelLoadError, StoreError
+from chatbot.errors import (
+    ChatbotError,
+    ConfigError,
+    IndexNotBuiltError,
+    InputError,
+    ModelLoadError,
+    RateLimitedError,
+    StoreError,
+)
 from chatbot.types import Answer, Chunk, Decision, Document, Passage, Turn
 
 __version__ = "0.1.0"
@@ -17,6 +25,7 @@ __all__ = [
     "InputError",
     "ModelLoadError",
     "Passage",
+    "RateLimitedError",
     "Settings",
     "StoreError",
     "Turn",

@@ -46,6 +46,10 @@ SPECS: dict[str, TextSpec] = {
         "What was wrong with this answer? (optional, press Enter to send)", "box that opens after a thumbs down"
     ),
     "feedback_thanks": TextSpec("Thank you for telling us.", "notice after the customer sent that reason"),
+    "slow_down": TextSpec(
+        "You are sending messages faster than I can answer. Please wait a moment, then send it again.",
+        "notice when a customer sends more messages than the rate limit allows (the message stays in the box)",
+    ),
     "handoff": TextSpec(
         "I'm not sure I can answer that correctly, so I'm passing your conversation to a member of our support "
         "team. They will reply here as soon as possible.",

@@ -199,8 +199,7 @@ def ask(settings: Settings, question: str, as_json: bool, conversation: str | No
     from chatbot.service import create_service
 
     service = create_service(settings)
-    cid = conversation or service.start_conversation()
-    stream = service.reply(cid, question)
+    stream = service.reply(conversation, question)
     if as_json:
         click.echo(json.dumps(stream.result().to_json(), ensure_ascii=False, indent=2))
         return
@@ -634,9 +633,15 @@ def models_rollback(settings: Settings, kind: str) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0 for all).")
 @click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    help="Reverse proxies (comma-separated addresses) whose X-Forwarded-For names the customer's address, which "
+    "the per-client rate limit counts by. Default: a proxy on this host (127.0.0.1, ::1), or $FORWARDED_ALLOW_IPS.",
+)
 @click.pass_obj
 @handle_errors
-def serve(settings: Settings, host: str, port: int) -> None:
+def serve(settings: Settings, host: str, port: int, forwarded_allow_ips: str | None) -> None:
     """Start the web interface: the customer chat at `/`, the review console at `/review` (sign in with an
     account from `chatbot users add`).
 
@@ -661,7 +666,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
     if not store.users():
         click.echo("no staff accounts yet: add one with `chatbot users add NAME --role staff`", err=True)
     click.echo(f"chat page: http://{host}:{port}/   review console: http://{host}:{port}/review", err=True)
-    uvicorn.run(build_app(service, Accounts(store)), host=host, port=port, log_level="warning")
+    app = build_app(service, Accounts(store))
+    uvicorn.run(app, host=host, port=port, log_level="warning", forwarded_allow_ips=forwarded_allow_ips)
 
 
 cli.add_command(users)

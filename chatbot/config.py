@@ -138,6 +138,14 @@ class Settings:
     chunk_words: int = field(default=120, metadata={"help": "target chunk size in words"})
     chunk_overlap_words: int = field(default=30, metadata={"help": "words repeated between neighbouring chunks"})
     max_question_chars: int = field(default=2000, metadata={"help": "longer customer messages are refused"})
+    # A person types a message, reads the answer and types again: a few messages a minute. 12 in one conversation
+    # and 60 from one network address (several customers may share one behind a company's or a carrier's NAT).
+    rate_limit_conversation: int = field(
+        default=12, metadata={"help": "customer messages per minute in one conversation (0: no limit)"}
+    )
+    rate_limit_client: int = field(
+        default=60, metadata={"help": "customer messages per minute from one network address (0: no limit)"}
+    )
 
     def __post_init__(self) -> None:
         checks = {
@@ -159,6 +167,8 @@ class Settings:
             "chunk_words": self.chunk_words >= 20,
             "chunk_overlap_words": 0 <= self.chunk_overlap_words < self.chunk_words,
             "max_question_chars": self.max_question_chars >= 1,
+            "rate_limit_conversation": self.rate_limit_conversation >= 0,
+            "rate_limit_client": self.rate_limit_client >= 0,
         }
         for name, ok in checks.items():
             if not ok:

@@ -13,6 +13,14 @@ class InputError(ChatbotError):
     """Input from a user (a question, a file, a path) was refused; the message names what and why."""
 
 
+class RateLimitedError(InputError):
+    """A client sent more messages than the rate limit allows; `retry_after_s` says when the next one is taken."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class IndexNotBuiltError(ChatbotError):
     """The knowledge base has no index yet, or the index on disk does not match the settings."""
 

@@ -31,6 +31,7 @@ from chatbot.prompting import (
     small_talk,
     wants_human,
 )
+from chatbot.ratelimit import RateLimiter
 from chatbot.sentiment import SentimentClassifier, turned_negative
 from chatbot.storage import Store
 from chatbot.types import Answer, Decision, Passage, Turn
@@ -76,7 +77,8 @@ class ReplyStream:
     model's output could not be used), so a UI shows `answer.text` once the stream ends.
     """
 
-    def __init__(self, pieces: PyGenerator[str, None, Answer]) -> None:
+    def __init__(self, conversation_id: str, pieces: PyGenerator[str, None, Answer]) -> None:
+        self.conversation_id = conversation_id
         self._pieces = pieces
         self.answer: Answer | None = None
 
@@ -123,6 +125,9 @@ class ChatService:
         self.generator = generator
         self.store = store
         self.settings = settings
+        # In this process's memory: see chatbot/ratelimit.py for what that means with several replicas.
+        self._per_conversation = RateLimiter(settings.rate_limit_conversation)
+        self._per_client = RateLimiter(settings.rate_limit_client)
 
     def warm_up(self) -> None:
         """Load the models now, so that the first customer does not wait for them."""
@@ -155,20 +160,36 @@ class ChatService:
         """A new conversation id (unguessable)."""
         return self.store.create_conversation()
 
-    def reply(self, conversation_id: str, message: str, *, asks_for_person: bool = False) -> ReplyStream:
-        """Answer `message` in `conversation_id`; checks the input before anything is stored.
+    def reply(
+        self,
+        conversation_id: str | None,
+        message: str,
+        *,
+        asks_for_person: bool = False,
+        client: str | None = None,
+    ) -> ReplyStream:
+        """Answer `message` in `conversation_id` (None: in a new conversation, `ReplyStream.conversation_id`).
 
+        The input is checked before anything is stored: a refused message (empty, too long, over a rate limit)
+        raises `InputError` and leaves no trace, not even a new conversation.
         `asks_for_person`: the customer pressed the chat page's button for a person, whatever `message` says (its
         wording is the operator's, in any language), so the conversation goes to staff.
+        `client`: the sender's network address, for the per-client rate limit (None: only the conversation's
+        limit applies, as for the CLI). Over either limit: `RateLimitedError`.
         """
         message = mask_card_numbers(self._check_message(message))  # before it is stored or read by any model
-        if not self.store.conversation_exists(conversation_id):
+        if conversation_id is not None and not self.store.conversation_exists(conversation_id):
             raise InputError(f"no conversation with id {conversation_id!r}")
-        return ReplyStream(self._reply(conversation_id, message, asks_for_person))
+        if client is not None:
+            self._per_client.hit(f"client {client}")
+        if conversation_id is None:
+            conversation_id = self.start_conversation()
+        self._per_conversation.hit(f"conversation {conversation_id}")
+        return ReplyStream(conversation_id, self._reply(conversation_id, message, asks_for_person))
 
     def ask(self, question: str, conversation_id: str | None = None) -> Answer:
         """Answer in one go (no streaming); starts a conversation when none is given."""
-        return self.reply(conversation_id or self.start_conversation(), question).result()
+        return self.reply(conversation_id, question).result()
 
     def add_feedback(self, conversation_id: str, rating: int, *, answer: str = "") -> int:
         """A thumbs up (1) or down (-1) from the customer on an answer; returns the feedback id."""

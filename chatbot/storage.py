@@ -211,7 +211,9 @@ class SqlStore:
 
         Never with a leading "-" (1 id in 64 had one): `chatbot conversations delete -U96...` read it as an option.
         """
-        conversation_id = secrets.token_urlsafe(18).lstrip("-")  # 144 random bits, at most a few fewer
+        conversation_id = secrets.token_urlsafe(18)  # 144 random bits, 24 characters
+        while conversation_id.startswith("-"):  # drawn again rather than cut: cut ids were shorter
+            conversation_id = secrets.token_urlsafe(18)
         with Session(self.engine) as session, session.begin():
             session.add(ConversationRow(id=conversation_id))
         return conversation_id

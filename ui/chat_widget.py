@@ -13,7 +13,7 @@ from urllib.parse import quote
 import gradio as gr
 
 from chatbot.bot_texts import DEFAULT_TEXTS
-from chatbot.errors import InputError
+from chatbot.errors import InputError, RateLimitedError
 from chatbot.service import ChatService
 from chatbot.types import Answer
 
@@ -56,20 +56,25 @@ def respond(
     seen: int,
     *,
     asks_for_person: bool = False,
+    client: str | None = None,
 ) -> Iterator[tuple[Messages, str, str, int]]:
-    """Stream the reply to `message`: yields (chat messages, conversation id, text box value, last message id
-    shown)."""
+    """Stream the reply to `message` from the customer at network address `client`: yields (chat messages,
+    conversation id, text box value, last message id shown). A refused message stays in the text box."""
     if not message or not message.strip():
         yield messages, conversation_id, "", seen
         return
-    conversation_id = conversation_id or service.start_conversation()
     messages = [*messages, {"role": "user", "content": as_text(message)}]
     try:
-        stream = service.reply(conversation_id, message, asks_for_person=asks_for_person)
+        stream = service.reply(conversation_id or None, message, asks_for_person=asks_for_person, client=client)
+    except RateLimitedError:
+        gr.Warning(service.texts()["slow_down"])
+        yield messages[:-1], conversation_id, message, seen
+        return
     except InputError as err:
         gr.Warning(str(err))
         yield messages[:-1], conversation_id, message, seen
         return
+    conversation_id = stream.conversation_id
     messages.append({"role": "assistant", "content": ""})
     text = ""
     for piece in stream:
@@ -90,11 +95,19 @@ def _last_id(service: ChatService, conversation_id: str) -> int:
 
 
 def talk_to_person(
-    service: ChatService, messages: Messages, conversation_id: str, seen: int
+    service: ChatService, messages: Messages, conversation_id: str, seen: int, *, client: str | None = None
 ) -> Iterator[tuple[Messages, str, str, int]]:
     """The "Talk to a person" button: shows the customer's request (the operator's wording) and hands over."""
     request = service.texts()["person_request"]
-    yield from respond(service, request, messages, conversation_id, seen, asks_for_person=True)
+    yield from respond(service, request, messages, conversation_id, seen, asks_for_person=True, client=client)
+
+
+def client_address(request: gr.Request | None) -> str | None:
+    """The customer's network address as the server sees it (behind a reverse proxy: the address the proxy
+    forwards, when uvicorn trusts it; see `chatbot serve --forwarded-allow-ips`)."""
+    if request is None or request.client is None:
+        return None
+    return request.client.host
 
 
 def poll_staff_replies(service: ChatService, messages: Messages, conversation_id: str, seen: int) -> Any:
@@ -190,14 +203,25 @@ def build_chat_page(service: ChatService) -> gr.Blocks:
         worded = [heading, chat, examples, box, send, person, clear, reason]
         page.load(partial(page_wording, service), None, worded, api_visibility="private")
         examples.click(partial(pick_example, service), examples, box, api_visibility="private")
-        handler = partial(respond, service)
-        box.submit(handler, [box, chat, conversation_id, seen], state, api_name="chat")
-        send.click(handler, [box, chat, conversation_id, seen], state, api_visibility="private")
-        person.click(partial(talk_to_person, service), [chat, conversation_id, seen], state, api_visibility="private")
+
+        # Named functions: Gradio finds `gr.Request` (and `gr.LikeData` below) by annotation, which a
+        # functools.partial hides.
+        def on_message(
+            message: str, messages: Messages, conversation: str, shown: int, request: gr.Request
+        ) -> Iterator[tuple[Messages, str, str, int]]:
+            yield from respond(service, message, messages, conversation, shown, client=client_address(request))
+
+        def on_person(
+            messages: Messages, conversation: str, shown: int, request: gr.Request
+        ) -> Iterator[tuple[Messages, str, str, int]]:
+            yield from talk_to_person(service, messages, conversation, shown, client=client_address(request))
+
+        box.submit(on_message, [box, chat, conversation_id, seen], state, api_name="chat")
+        send.click(on_message, [box, chat, conversation_id, seen], state, api_visibility="private")
+        person.click(on_person, [chat, conversation_id, seen], state, api_visibility="private")
         clear.click(new_conversation, None, [chat, conversation_id, seen], api_visibility="private")
 
         def on_like(messages: Messages, conversation: str, event: gr.LikeData) -> tuple[int | None, Any]:
-            # A named function: Gradio finds `gr.LikeData` by annotation, which a functools.partial hides.
             return record_feedback(service, messages, conversation, event)
 
         chat.like(on_like, [chat, conversation_id], [feedback_id, reason], api_visibility="private")

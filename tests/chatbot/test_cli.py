@@ -113,7 +113,10 @@ def test_serve_builds_the_app_and_launches_it(tiny_env, kb_dir, monkeypatch):
     monkeypatch.setattr("uvicorn.run", fake_run)
     result = invoke("serve", "--port", "7999", "--host", "127.0.0.1")
     assert result.exit_code == 0, result.output
-    assert launched == {"app": app, "host": "127.0.0.1", "port": 7999, "log_level": "warning"}
+    expected = {"app": app, "host": "127.0.0.1", "port": 7999, "log_level": "warning", "forwarded_allow_ips": None}
+    assert launched == expected  # None: uvicorn's default, a reverse proxy on this host
+    result = invoke("serve", "--forwarded-allow-ips", "10.0.0.2,10.0.0.3")
+    assert result.exit_code == 0 and launched["forwarded_allow_ips"] == "10.0.0.2,10.0.0.3"
     assert "chatbot users add" in result.output  # no staff account yet: the operator is told how to add one
 
 

@@ -37,6 +37,7 @@ def test_home_defaults_under_the_users_data_dir():
         ({"CHATBOT_REPETITION_PENALTY": "0.8"}, "repetition_penalty has an invalid value: 0.8"),
         ({"CHATBOT_SENTIMENT_RUNTIME": "fast"}, "sentiment_runtime has an invalid value: 'fast'"),
         ({"CHATBOT_VERIFY_ANSWERS": "maybe"}, "CHATBOT_VERIFY_ANSWERS='maybe' is not a valid bool"),
+        ({"CHATBOT_RATE_LIMIT_CLIENT": "-5"}, "rate_limit_client has an invalid value: -5"),
     ],
 )
 def test_bad_values_are_named(env, message):

@@ -1,7 +1,7 @@
 import pytest
 
 from chatbot.bot_texts import DEFAULT_TEXTS
-from chatbot.errors import InputError
+from chatbot.errors import InputError, RateLimitedError
 from chatbot.types import Decision
 
 
@@ -141,6 +141,36 @@ def test_bad_messages_are_refused_and_nothing_is_stored(make_service, message, e
 def test_unknown_conversation_is_refused(make_service):
     with pytest.raises(InputError, match="no conversation with id 'forged'"):
         make_service().reply("forged", "hello")
+
+
+def test_a_refused_first_message_leaves_no_conversation_behind(make_service):
+    service = make_service()
+    with pytest.raises(InputError, match="the message is empty"):
+        service.reply(None, "  ")
+    assert service.store.count_conversations() == 0
+
+
+def test_one_conversation_may_send_only_so_many_messages_a_minute(make_service):
+    service = make_service(rate_limit_conversation=2, rate_limit_client=0)
+    cid = service.ask("hello").conversation_id
+    service.ask("thanks", cid)
+    with pytest.raises(RateLimitedError, match=f"conversation {cid} sent 2 messages in the last 60 s"):
+        service.reply(cid, "bye")
+    assert len(service.store.messages(cid)) == 4  # the refused message is not stored
+    assert service.ask("bye").text  # another conversation is not held back by this one
+
+
+def test_one_network_address_may_send_only_so_many_messages_a_minute(make_service):
+    service = make_service(rate_limit_client=2, rate_limit_conversation=0)
+    first = service.reply(None, "hello", client="203.0.113.5").conversation_id
+    service.reply(None, "hi", client="203.0.113.5").result()
+    with pytest.raises(RateLimitedError, match="client 203.0.113.5 sent 2 messages"):
+        service.reply(first, "thanks", client="203.0.113.5")
+    with pytest.raises(RateLimitedError):
+        service.reply(None, "hello again", client="203.0.113.5")
+    assert service.store.count_conversations() == 2  # a refused message starts no conversation
+    service.reply(None, "hello", client="198.51.100.7").result()  # other addresses are served
+    service.ask("hello")  # and the CLI, which names no address
 
 
 def test_every_reply_is_stored_with_its_trace(make_service, fake_generator):

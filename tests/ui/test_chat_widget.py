@@ -69,6 +69,20 @@ def test_refused_message_keeps_the_text_and_stores_nothing(chat_service, monkeyp
     assert chat_service.store.messages(cid) == []
 
 
+def test_too_many_messages_get_the_operators_notice_and_keep_the_text(make_service, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(gr, "Warning", warnings.append)
+    service = make_service(rate_limit_client=1)
+    service.store.set_bot_text("slow_down", "Despacio, por favor.", user="omar")
+    messages, cid, _, seen = list(respond(service, "hello", [], "", 0, client="203.0.113.5"))[-1]
+    messages, cid2, box, seen2 = list(respond(service, "thanks", messages, cid, seen, client="203.0.113.5"))[-1]
+    assert warnings == ["Despacio, por favor."]
+    assert box == "thanks" and cid2 == cid and seen2 == seen and len(messages) == 2
+    assert len(service.store.messages(cid)) == 2
+    *_, (_, _, box, _) = talk_to_person(service, [], "", 0, client="203.0.113.5")
+    assert box and service.store.count_conversations() == 1  # the button is a message like any other
+
+
 def test_text_from_anyone_is_shown_as_text():
     shown = as_text("<img src=x onerror=alert(1)> **bold** [link](http://evil)")
     assert "<img" not in shown and "&lt;img" in shown

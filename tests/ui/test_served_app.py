@@ -48,3 +48,23 @@ def test_chat_page_is_served_and_answers_with_sources(served, fake_generator):
     assert box == ""
     assert "5 to 10 business days" in str(messages[-1]["content"]) and "Sources" in str(messages[-1]["content"])
     assert service.store.count_conversations() == 1
+
+
+def test_the_rate_limit_counts_each_customers_address(make_service, serve_app):
+    from gradio_client import Client
+
+    service = make_service(rate_limit_client=1)
+    url, _ = serve_app(service, [])
+
+    def send(forwarded_for):
+        # A reverse proxy on this host (trusted by default) names the customer's address in X-Forwarded-For.
+        client = Client(url + "/", verbose=False, headers={"X-Forwarded-For": forwarded_for})
+        return client.predict("hello", [], "", api_name="/chat")
+
+    messages, box = send("203.0.113.5")
+    assert box == "" and len(messages) == 2
+    messages, box = send("203.0.113.5")  # a second tab (a new conversation) from the same address
+    assert box == "hello" and messages == []  # refused: the text stays in the box
+    messages, box = send("198.51.100.7")  # another customer
+    assert box == "" and len(messages) == 2
+    assert service.store.count_conversations() == 2
