@@ -27,6 +27,7 @@ from chatbot.config import DEFAULT_MODEL
 from chatbot.errors import ModelLoadError
 from chatbot.sentiment import (
     LABELS_FILE,
+    MAX_TOKENS,
     classify_by_length,
     default_base_path,
     load_sentiment_model,
@@ -165,7 +166,7 @@ class OnnxSentimentClassifier:
         cache_dir (`Path`): where exports are kept, one folder per model fingerprint.
         int8 (`bool`, *optional*, defaults to `True`): int8 linear layers (see `export_onnx`).
         batch_size (`int`, *optional*, defaults to 64): texts per ONNX Runtime call.
-        max_length (`int`, *optional*, defaults to 128): tokens per text; longer texts are truncated.
+        max_length (`int`, *optional*, defaults to `MAX_TOKENS`): tokens read per text; the rest is cut.
     """
 
     def __init__(
@@ -175,7 +176,7 @@ class OnnxSentimentClassifier:
         cache_dir: Path,
         int8: bool = True,
         batch_size: int = 64,
-        max_length: int = 128,
+        max_length: int = MAX_TOKENS,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from chatbot.config import DEFAULT_MODEL, Settings
 from chatbot.errors import ConfigError, InputError
 from chatbot.registry import ModelVersion
-from chatbot.sentiment import SentimentClassifier
+from chatbot.sentiment import MAX_TOKENS, SentimentClassifier
 from chatbot.types import SENTIMENT_LABELS
 from finetune.data import in_eval_split, labelled_texts, parse_label_map
 from finetune.metrics import classification_report
@@ -41,7 +41,13 @@ class SentimentTrainConfig:
     batch_size: int = field(default=32, metadata={"help": "examples per optimizer step"})
     learning_rate: float = field(default=5e-4, metadata={"help": "peak learning rate (LoRA needs more than full FT)"})
     warmup_ratio: float = field(default=0.06, metadata={"help": "share of steps with a linear warm-up"})
-    max_length: int = field(default=64, metadata={"help": "tokens per text; customer messages are short"})
+    max_length: int = field(
+        default=64,
+        metadata={
+            "help": "tokens per training text (customer messages are short); raise it for long reviews. Serving "
+            "reads up to 512 tokens whatever this is"
+        },
+    )
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling"})
     pooling: str = field(
@@ -159,7 +165,8 @@ def train_sentiment(
     predicted = []
     for start in range(0, len(evaluation), 128):
         texts = [t for t, _ in evaluation[start : start + 128]]
-        inputs = tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+        # Read as the serving classifier reads them, so that the scores compare with the serving model's.
+        inputs = tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
         with torch.inference_mode():
             predicted.extend(model(**inputs.to(accelerator.device)).logits.argmax(-1).tolist())
     report = {

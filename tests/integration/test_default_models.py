@@ -103,6 +103,30 @@ def test_shipped_sentiment_model_hears_complaints_without_strong_words():
     assert [r.label for r in results] == ["negative"] * 3 + ["neutral"] * 3
 
 
+def test_shipped_sentiment_model_hears_the_verdict_at_the_end_of_a_long_message():
+    """Customers explain first and judge last. Reading only the first 128 tokens, the model labelled both messages
+    below neutral (0.54): it never reached the last sentence."""
+    from chatbot.sentiment import TransformersSentimentClassifier
+
+    story = (
+        "I placed an order for a standing desk on the 3rd of March, order number 48213, and chose standard "
+        "delivery. The confirmation email said it would arrive within five working days. On the 9th the tracking "
+        "page showed that the parcel had left your warehouse, and on the 11th it said the courier had tried to "
+        "deliver it while I was out, although I was at home all day. I rang the courier, who told me to contact "
+        "you, and I sent a message through your contact form on the 12th with my order number and a photo of the "
+        "tracking page. I was told someone would reply within two days. On the 16th I called your phone line and "
+        "waited forty minutes before the call was cut off. Yesterday the tracking page changed to say the parcel is "
+        "being returned to the sender. "
+    )
+    results = TransformersSentimentClassifier(device="cpu").classify(
+        [
+            story + "Honestly, this is the worst service I have ever had and I will never order from you again.",
+            story + "Your colleague Sam has now sorted all of it out, thank you so much, you have been wonderful.",
+        ]
+    )
+    assert [r.label for r in results] == ["negative", "positive"]
+
+
 def test_shipped_sentiment_model_reads_the_mood_of_emoji():
     """Emoji used to reach the model as unknown tokens: "😡😡😡" was positive (0.99) and 👎 changed nothing."""
     from chatbot.sentiment import TransformersSentimentClassifier
