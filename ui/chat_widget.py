@@ -13,7 +13,7 @@ from urllib.parse import quote
 import gradio as gr
 
 from chatbot.bot_texts import DEFAULT_TEXTS
-from chatbot.errors import InputError, RateLimitedError
+from chatbot.errors import InputError, RateLimitedError, StoreError
 from chatbot.service import ChatService
 from chatbot.types import Answer
 
@@ -63,6 +63,10 @@ def respond(
     if not message or not message.strip():
         yield messages, conversation_id, "", seen
         return
+    if conversation_id and not service.store.conversation_exists(conversation_id):
+        # Deleted while the page was open (a customer's erasure request, the retention purge): start afresh
+        # rather than refuse every message the customer sends from now on.
+        conversation_id = ""
     messages = [*messages, {"role": "user", "content": as_text(message)}]
     try:
         stream = service.reply(conversation_id or None, message, asks_for_person=asks_for_person, client=client)
@@ -132,14 +136,20 @@ def record_feedback(
         return None, gr.update(visible=False)
     index = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
     answer_text = str(messages[index]["content"])[:200] if isinstance(index, int) and index < len(messages) else ""
-    feedback_id = service.add_feedback(conversation_id, 1 if event.liked else -1, answer=answer_text)
+    try:
+        feedback_id = service.add_feedback(conversation_id, 1 if event.liked else -1, answer=answer_text)
+    except InputError:  # the conversation was deleted while the page was open: nothing to rate
+        return None, gr.update(visible=False)
     return feedback_id, gr.update(visible=not event.liked, value="")
 
 
 def record_reason(service: ChatService, feedback_id: int | None, reason: str) -> Any:
     """Store the optional reason of a thumbs down (its sentiment is labelled too) and close the box."""
     if feedback_id is not None and reason.strip():
-        service.add_feedback_reason(feedback_id, reason.strip())
+        try:
+            service.add_feedback_reason(feedback_id, reason.strip())
+        except StoreError:  # deleted with its conversation while the box was open
+            return gr.update(visible=False, value="")
         gr.Info(service.texts()["feedback_thanks"])
     return gr.update(visible=False, value="")
 
@@ -191,7 +201,13 @@ def build_chat_page(service: ChatService) -> gr.Blocks:
         # The words are the defaults until the page has loaded the operator's (`page_wording`).
         reason = gr.Textbox(label=DEFAULT_TEXTS["feedback_prompt"], visible=False, max_length=1000)
         with gr.Row(equal_height=True):
-            box = gr.Textbox(placeholder=DEFAULT_TEXTS["input_placeholder"], show_label=False, scale=5, min_width=160)
+            box = gr.Textbox(
+                placeholder=DEFAULT_TEXTS["input_placeholder"],
+                show_label=False,
+                scale=5,
+                min_width=160,
+                max_length=service.settings.max_question_chars,  # the browser stops typing at the service's limit
+            )
             send = gr.Button(DEFAULT_TEXTS["send_button"], variant="primary", scale=1, min_width=70)
         examples = gr.Dataset(
             components=[box], samples=[], type="index", label=DEFAULT_TEXTS["examples_label"], visible=False

@@ -137,6 +137,23 @@ def test_thumbs_down_asks_why_and_stores_the_reason_with_its_sentiment(chat_serv
     assert box["visible"] is False and chat_service.store.feedback()[-1][0] == 1
 
 
+def test_a_conversation_deleted_while_its_page_is_open_does_not_lock_the_customer_out(chat_service, monkeypatch):
+    """An erasure request or the retention purge (`chatbot conversations delete|purge`) removes a conversation
+    that a customer's tab still holds: the customer goes on in a new one, without error messages."""
+    monkeypatch.setattr(gr, "Warning", lambda message: pytest.fail(f"warned: {message}"))
+    monkeypatch.setattr(gr, "Info", lambda message: pytest.fail(f"told: {message}"))
+    messages, cid, _, seen = list(respond(chat_service, "How long do refunds take?", [], "", 0))[-1]
+    feedback_id, _ = record_feedback(chat_service, messages, cid, Like([1, 0], False))  # the reason box opens
+    assert chat_service.store.delete_conversations([cid]) == 1
+    assert poll_staff_replies(chat_service, messages, cid, seen) == (gr.skip(), gr.skip())
+    assert record_reason(chat_service, feedback_id, "too late")["visible"] is False
+    assert record_feedback(chat_service, messages, cid, Like([1, 0], True))[0] is None
+    messages, new_cid, box, _ = list(respond(chat_service, "And express delivery?", messages, cid, seen))[-1]
+    assert new_cid != cid and box == "" and messages[-1]["role"] == "assistant"
+    assert [m.role for m in chat_service.store.messages(new_cid)] == ["user", "assistant"]
+    assert not chat_service.store.conversation_exists(cid)
+
+
 def test_the_page_shows_the_knowledge_bases_own_examples_and_the_operators_wording(chat_service):
     heading, _, examples, box, *_ = page_wording(chat_service)
     assert box["placeholder"] == DEFAULT_TEXTS["input_placeholder"]
