@@ -26,7 +26,7 @@ import httpx
 from tqdm.auto import tqdm
 
 from chatbot.errors import InputError
-from knowledge_base.loaders import URLS_FILE
+from knowledge_base.loaders import URLS_FILE, is_web_address
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +48,7 @@ class CrawlReport:
 def check_start(url: str) -> str:
     """`url` when it is an absolute http(s) address, else `InputError` naming it."""
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not is_web_address(url):
         raise InputError(f"{url!r} is not a web address to crawl; give one like https://help.example.com/")
     return urldefrag(url)[0]
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from chatbot.errors import InputError
 from chatbot.types import Document
@@ -179,10 +180,21 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     return meta, text[match.end() :]
 
 
+def is_web_address(url: str) -> bool:
+    """True for an absolute http(s) address with a host and no white space (what a browser can open, what a
+    crawl can start from); `url` is taken as given, not trimmed."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. "http://[not-an-ipv6"
+        return False
+    return parts.scheme in ("http", "https") and bool(host) and not re.search(r"\s", url)
+
+
 def checked_url(url: str, source: str) -> str:
     """`url` when it is an absolute http(s) address customers can open, else "" (logged when one was given)."""
     url = url.strip()
-    if url and not re.match(r"https?://[^\s/]+", url, re.IGNORECASE):
+    if url and not is_web_address(url):
         logger.warning("%s: %r is not an absolute http(s) address; its citations will not link to it", source, url)
         return ""
     return url

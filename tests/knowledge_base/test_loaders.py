@@ -191,3 +191,26 @@ def test_a_folders_urls_file_gives_its_files_pages(tmp_path):
     (tmp_path / ".urls.json").write_text("[1, 2]", encoding="utf-8")
     with pytest.raises(InputError, match=r"\.urls\.json must be a JSON object"):
         load_paths([tmp_path])
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://help.example.com/returns", True),
+        ("HTTP://HELP.EXAMPLE.COM", True),
+        ("http://[::1]:8080/help", True),
+        ("/help/returns/", False),
+        ("help.example.com", False),
+        ("ftp://help.example.com/", False),
+        ("javascript:alert(1)", False),
+        ("https:///returns", False),
+        ("http:// help.example.com", False),
+        ("https://help.example.com/a b", False),
+        ("http://[not-an-ipv6", False),
+    ],
+)
+def test_one_rule_says_what_a_web_address_is(url, ok):
+    """The same rule decides which citations link (loaders) and where a crawl may start (crawl)."""
+    from knowledge_base.loaders import is_web_address
+
+    assert is_web_address(url) is ok
