@@ -146,9 +146,10 @@ class ChatService:
         """The wording of the bot's fixed replies and of the chat page (the operator's, over the defaults)."""
         return self.store.bot_texts()
 
-    def example_questions(self, limit: int = 3) -> list[str]:
-        """The example questions the chat page offers: the operator's, else the first questions of the FAQ."""
-        examples = self.texts().examples()
+    def example_questions(self, limit: int = 3, *, texts: BotTexts | None = None) -> list[str]:
+        """The example questions the chat page offers: the operator's, else the first questions of the FAQ.
+        `texts`: the wording already read for this page (None: read it)."""
+        examples = (texts or self.texts()).examples()
         if examples:
             return examples
         try:

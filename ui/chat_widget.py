@@ -165,7 +165,7 @@ def page_wording(service: ChatService) -> tuple[Any, ...]:
     heading, conversation, examples, text box, send button, person button, new-conversation button and reason box.
     """
     texts = service.texts()
-    examples = service.example_questions()
+    examples = service.example_questions(texts=texts)
     return (
         f"### {as_text(texts['page_heading'])}\n{as_text(texts['page_intro'])}",
         gr.update(label=texts["conversation_label"]),
