@@ -24,11 +24,8 @@ except ImportError as err:  # the baseline is measured in the same run, and only
 
 from chatbot.config import SENTIMENT_RUNTIMES, pick_device  # noqa: E402
 from chatbot.sentiment import make_sentiment_classifier  # noqa: E402
-from chatbot.types import SENTIMENT_LABELS  # noqa: E402
-from finetune.metrics import classification_report  # noqa: E402
+from finetune.metrics import sentiment_report  # noqa: E402
 from finetune.recipes.default_sentiment import DATA, build  # noqa: E402
-
-IDS = {label: i for i, label in enumerate(SENTIMENT_LABELS)}
 
 
 def vader_label(text: str) -> str:
@@ -37,11 +34,9 @@ def vader_label(text: str) -> str:
 
 
 def score(name: str, gold: list[str], predicted: list[str]) -> None:
-    r = classification_report([IDS[g] for g in gold], [IDS[p] for p in predicted], 3)
+    r = sentiment_report(gold, predicted)
     recalls = " ".join(
-        f"{label[:3]} {sum(g == p == label for g, p in zip(gold, predicted, strict=True)) / gold.count(label):.2f}"
-        for label in SENTIMENT_LABELS
-        if label in gold
+        f"{label[:3]} {scores['recall']:.2f}" for label, scores in r["per_label"].items() if label in gold
     )
     print(
         f"  {name:10s} accuracy {r['accuracy']:.3f}  macro-recall {r['macro_recall']:.3f}  macro-F1 {r['macro_f1']:.3f}"
@@ -50,9 +45,10 @@ def score(name: str, gold: list[str], predicted: list[str]) -> None:
 
 
 def binary(name: str, gold: list[str], predicted: list[str]) -> None:
-    """Negative vs not negative."""
-    correct = sum((g == "negative") == (p == "negative") for g, p in zip(gold, predicted, strict=True))
-    print(f"  {name:10s} accuracy (negative vs not) {correct / len(gold):.3f}")
+    """Negative vs not negative (gold without neutral: SST-2, waimai)."""
+    print(
+        f"  {name:10s} accuracy (negative vs not) {sentiment_report(gold, predicted)['negative_vs_not_accuracy']:.3f}"
+    )
 
 
 def main() -> None:
