@@ -234,7 +234,9 @@ def eval_group() -> None:
 def eval_answers(settings: Settings, questions: Path, out: Path, no_generate: bool, limit: int | None) -> None:
     """Run the whole answer path (retrieval, decision, generation) for each question on the current knowledge
     base and models; write one JSON line per question with the top 10 passages, and print retrieval recall@1/5/10,
-    recall within 600 words, MRR@10, answer token F1 and the hand-off rates. Conversations are not kept.
+    recall within 600 words, MRR@10, nDCG@10, answer token F1 and the hand-off rates. Conversations are not kept.
+    Beside the results: a report (OUT's name .report.md, with a plot) of what each hand-off threshold would have
+    done on these questions, the decisions taken and the lowest-scoring answers.
 
     \b
     Examples:
@@ -245,9 +247,10 @@ def eval_answers(settings: Settings, questions: Path, out: Path, no_generate: bo
     from chatbot.service import create_service
 
     summary = evaluate_answers(
-        create_service, settings, read_questions(questions, limit), out, generate=not no_generate
+        create_service, settings, read_questions(questions, limit), out, generate=not no_generate, title=questions.name
     )
     click.echo(json.dumps(summary, indent=1))
+    click.echo(f"report: {out.with_name(out.stem + '.report.md')}", err=True)
 
 
 @eval_group.command("sentiment")

@@ -23,7 +23,8 @@ from tqdm.auto import tqdm
 
 from chatbot.config import Settings
 from chatbot.errors import InputError
-from chatbot.service import ChatService
+from chatbot.eval_report import write_report
+from chatbot.service import ChatService, handoff_threshold
 from chatbot.storage import SqlStore
 from chatbot.textmetrics import token_f1
 from chatbot.types import BOT_REPLIES, Decision, Turn
@@ -163,8 +164,10 @@ def evaluate_answers(
     generate: bool = True,
     top_k: int = 10,
     progress: bool = True,
+    title: str | None = None,
 ) -> dict[str, Any]:
-    """Answer every question in a fresh conversation (holding its history) and write one JSON line each.
+    """Answer every question in a fresh conversation (holding its history) and write one JSON line each to `out`,
+    then the report beside it (`chatbot.eval_report.write_report`; `title`, defaults to `out`'s name, heads it).
 
     Conversations go to a throw-away database, not the deployment's. Without `generate` the answer model is not
     run: answers come from the passages' own sentences (the extractive mode), decisions stay the same.
@@ -199,7 +202,11 @@ def evaluate_answers(
             }
             rows.append(row)
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    threshold = handoff_threshold(settings, service.retriever.offtopic_ceiling())
     if isinstance(store, SqlStore):
         store.engine.dispose()
     shutil.rmtree(scratch, ignore_errors=True)
-    return summarise(rows, questions)
+    summary = summarise(rows, questions)
+    summary["handoff_threshold"] = round(threshold, 4)
+    write_report(out, title or out.name, summary, rows, questions)
+    return summary

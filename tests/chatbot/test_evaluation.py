@@ -6,6 +6,7 @@ import pytest
 
 from chatbot.errors import InputError
 from chatbot.evaluation import covers, evaluate_answers, read_questions, summarise, within_budget
+from chatbot.service import handoff_threshold
 from chatbot.textmetrics import rouge_l, token_f1
 
 
@@ -76,6 +77,12 @@ def test_eval_answers_writes_one_line_per_question_and_summarises(make_service, 
     assert summary["questions"] == 3 and summary["with_reference"] == 2
     assert summary["recall@10"] == 1.0 and summary["handoff_rate_unanswerable"] == 1.0
     assert {"recall@1", "recall@5", "recall_within_600_words", "mrr@10", "token_f1", "latency_ms_p50"} <= set(summary)
+    service = make_service(**asdict(settings))
+    in_use = handoff_threshold(settings, service.retriever.offtopic_ceiling())  # the test KB's, measured at ingest
+    assert summary["handoff_threshold"] == round(in_use, 4)
+    report = (tmp_path / "results.report.md").read_text()
+    assert report.startswith("# Answer evaluation: results.jsonl") and f"| {in_use:.2f} (in use) |" in report
+    assert (tmp_path / "results.report.png").stat().st_size > 0 and "](results.report.png)" in report
     from chatbot.storage import SqlStore
 
     assert SqlStore(settings.database_url).count_conversations() == 0  # the deployment's database is untouched
@@ -131,3 +138,39 @@ def test_ranking_measures_follow_their_definitions():
     # Question 2: relevant at ranks 2 and 3, ideally at 1 and 2.
     second = (1 / math.log2(3) + 1 / math.log2(4)) / (1 + 1 / math.log2(3))
     assert summary["ndcg@10"] == round((1 + second + 0) / 3, 4)
+
+
+def test_the_report_shows_what_each_hand_off_threshold_would_have_done():
+    from chatbot.eval_report import markdown_report, threshold_sweep
+    from chatbot.evaluation import EvalQuestion
+
+    rows = [
+        {"id": "a1", "answer": "Refunds take 5 days [1].", "decision": "extracted", "handed_off": False,
+         "confidence": 0.62},
+        {"id": "a2", "answer": "Open the app [1].", "decision": "extracted", "handed_off": False, "confidence": 0.47},
+        {"id": "a3", "answer": "I'm not sure", "decision": "handoff_low_confidence", "handed_off": True,
+         "confidence": 0.38},
+        {"id": "u1", "answer": "I'm not sure", "decision": "handoff_low_confidence", "handed_off": True,
+         "confidence": 0.31},
+        {"id": "u2", "answer": "Delivery is free [1].", "decision": "extracted", "handed_off": False,
+         "confidence": 0.44},
+        {"id": "u3", "answer": "Hello!", "decision": "small_talk", "handed_off": False, "confidence": 0.0},
+    ]  # fmt: skip
+    questions = [
+        EvalQuestion("a1", "How long do refunds take?", reference="Refunds take 5 days."),
+        EvalQuestion("a2", "How do I reset my password?", reference="Choose 'Forgot password' on the sign-in page."),
+        EvalQuestion("a3", "Can I pay by invoice?", reference="Yes, for business accounts."),
+        *(EvalQuestion(i, "q", answerable=False) for i in ("u1", "u2", "u3")),
+    ]
+    answerable = {q.id: q.answerable for q in questions}
+    sweep = {e["threshold"]: e for e in threshold_sweep(rows, answerable, (0.30, 0.40, 0.45, 0.50))}
+    assert (sweep[0.30]["handoff_answerable"], sweep[0.30]["handoff_unanswerable"]) == (0.0, 0.0)
+    assert (sweep[0.40]["handoff_answerable"], sweep[0.40]["handoff_unanswerable"]) == (0.3333, 0.5)  # small talk
+    assert (sweep[0.45]["handoff_answerable"], sweep[0.45]["handoff_unanswerable"]) == (0.3333, 1.0)  # not gated
+    assert sweep[0.50]["handoff_answerable"] == 0.6667
+    report = markdown_report("dev set", {"questions": 6, "handoff_threshold": 0.4}, rows, questions, None)
+    assert "| 0.40 (in use) | 33.3% | 50.0% |" in report and "| 0.45 | 33.3% | 100.0% |" in report
+    assert "| extracted | 2 | 1 |" in report and "| small_talk | 0 | 1 |" in report
+    worst = report.split("## Lowest-scoring answers")[1]
+    assert worst.index("| a2 |") < worst.index("| a1 |") and "| a3 |" not in worst  # handed off: not an answer
+    assert "![" not in report  # no plot given
