@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from chatbot.auth import User
 from chatbot.errors import InputError
-from chatbot.privacy import mask_card_numbers
+from chatbot.guard import checked_text
 from chatbot.storage import Draft, QueueEntry, SqlStore, StoredMessage
 
 MAX_REPLY_CHARS = 4000
@@ -62,11 +62,7 @@ class ReviewDesk:
         """Send a reply to the customer: the draft as is (approved), changed (edited) or the person's own
         (written). The sender then owns the conversation (the bot stays silent) until it is handed back."""
         _require_staff(user)
-        text = mask_card_numbers(text.strip())
-        if not text:
-            raise InputError("the reply is empty")
-        if len(text) > MAX_REPLY_CHARS:
-            raise InputError(f"the reply is {len(text)} characters long; the limit is {MAX_REPLY_CHARS}")
+        text = checked_text(text, MAX_REPLY_CHARS, what="reply")
         view = self.open(conversation_id)
         if draft_id is not None and view.draft is not None and view.draft.id == draft_id:
             decision = "approved" if text == view.draft.text.strip() else "edited"

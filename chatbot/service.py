@@ -22,7 +22,7 @@ from chatbot.grounding import (
     split_sentences,
     supporting_passage,
 )
-from chatbot.privacy import mask_card_numbers
+from chatbot.guard import checked_text
 from chatbot.prompting import (
     build_messages,
     clean_citations,
@@ -178,7 +178,7 @@ class ChatService:
         `client`: the sender's network address, for the per-client rate limit (None: only the conversation's
         limit applies, as for the CLI). Over either limit: `RateLimitedError`.
         """
-        message = mask_card_numbers(self._check_message(message))  # before it is stored or read by any model
+        message = checked_text(message, self.settings.max_question_chars)  # before it is stored or read
         if conversation_id is not None and not self.store.conversation_exists(conversation_id):
             raise InputError(f"no conversation with id {conversation_id!r}")
         if client is not None:
@@ -200,21 +200,9 @@ class ChatService:
 
     def add_feedback_reason(self, feedback_id: int, reason: str) -> None:
         """The customer's words on why an answer was (not) helpful, labelled with their sentiment."""
-        reason = mask_card_numbers(self._check_message(reason))
+        reason = checked_text(reason, self.settings.max_question_chars, what="reason")
         (sentiment,) = self.sentiment.classify([reason])
         self.store.set_feedback_reason(feedback_id, reason, sentiment)
-
-    def _check_message(self, message: str) -> str:
-        if not isinstance(message, str):
-            raise InputError(f"a message must be text, got {type(message).__name__}")
-        text = message.replace("\x00", "").strip()
-        if not text:
-            raise InputError("the message is empty")
-        if len(text) > self.settings.max_question_chars:
-            raise InputError(
-                f"the message is {len(text)} characters long; the limit is {self.settings.max_question_chars}"
-            )
-        return text
 
     def _reply(self, conversation_id: str, message: str, asks_for_person: bool) -> PyGenerator[str, None, Answer]:
         started = time.perf_counter()

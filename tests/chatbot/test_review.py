@@ -97,6 +97,9 @@ def test_approving_rejecting_and_writing_are_told_apart(make_service):
         service.store.messages(cid)[-1].text == "I will check the refund to [card ending 1111] and come back to you."
     )
     service.ask("Another unrelated thing about Peru?", cid)  # staff-owned: silent, no new draft
+    # Pasted text with NUL (PostgreSQL refuses it) and a right-to-left override (could disguise the reply).
+    desk.send(cid, "Done:\x00 refund \u202e001\u202c sent.\r\nAnything else?", user=MARIA)
+    assert service.store.messages(cid)[-1].text == "Done: refund 001 sent.\nAnything else?"
     with pytest.raises(InputError, match="empty"):
         desk.send(cid, "   ", user=MARIA)
     with pytest.raises(InputError, match="no conversation"):

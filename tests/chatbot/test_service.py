@@ -138,6 +138,12 @@ def test_bad_messages_are_refused_and_nothing_is_stored(make_service, message, e
     assert service.store.messages(cid) == []
 
 
+def test_control_characters_never_reach_the_store(make_service):
+    service = make_service()
+    answer = service.ask("How long do \x00refunds\x1b take?\u202e")
+    assert service.store.messages(answer.conversation_id)[0].text == "How long do refunds take?"
+
+
 def test_unknown_conversation_is_refused(make_service):
     with pytest.raises(InputError, match="no conversation with id 'forged'"):
         make_service().reply("forged", "hello")
