@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chatbot.errors import InputError
+from chatbot.guard import remove_control_characters
 from chatbot.types import Document
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,13 @@ def load_paths(paths: list[Path]) -> LoadResult:
                 logger.warning("skipped %s: %s", file, err)
                 continue
             page = pages.get(file.relative_to(root).as_posix(), "")
-            loaded.extend(replace(d, url=d.url or page) for d in documents)
+            # Text from PDFs and old exports can hold NUL and other control characters: PostgreSQL refuses to
+            # store them (a passage quoted in an answer or a suggested reply is stored).
+            loaded.extend(
+                replace(d, url=d.url or page, title=remove_control_characters(d.title),
+                        text=remove_control_characters(d.text))
+                for d in documents
+            )  # fmt: skip
         result.documents.extend(drop_site_template(loaded))
     return result
 

@@ -214,3 +214,14 @@ def test_one_rule_says_what_a_web_address_is(url, ok):
     from knowledge_base.loaders import is_web_address
 
     assert is_web_address(url) is ok
+
+
+def test_control_characters_in_documents_never_reach_the_index(tmp_path):
+    """Text from PDFs and old exports can hold NUL and form feeds: PostgreSQL refuses to store NUL, and a passage
+    is stored when an answer or a suggested reply quotes it."""
+    from knowledge_base.loaders import load_paths
+
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "returns.md").write_text("# Ret\x00urns\n\nThirty\x00 days.\x0cPage two.\x1b\n", "utf-8")
+    (doc,) = load_paths([tmp_path / "kb"]).documents
+    assert (doc.title, doc.text) == ("Returns", "# Returns\n\nThirty days.\nPage two.\n")
