@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from chatbot.errors import InputError
+from chatbot.guard import remove_control_characters
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def check_text(key: str, text: str) -> str:
     check_key(key)
     if not isinstance(text, str):
         raise InputError(f"the text for {key!r} must be text, got {type(text).__name__}")
-    text = text.replace("\x00", "").replace("\r\n", "\n").strip()
+    text = remove_control_characters(text.replace("\r\n", "\n")).strip()
     if key == "examples":
         lines = [line.strip() for line in text.split("\n") if line.strip()]
         if len(lines) > MAX_EXAMPLES:

@@ -22,7 +22,7 @@ from chatbot.grounding import (
     split_sentences,
     supporting_passage,
 )
-from chatbot.guard import checked_text
+from chatbot.guard import checked_text, remove_control_characters
 from chatbot.prompting import (
     build_messages,
     clean_citations,
@@ -196,7 +196,8 @@ class ChatService:
         """A thumbs up (1) or down (-1) from the customer on an answer; returns the feedback id."""
         if not self.store.conversation_exists(conversation_id):
             raise InputError(f"no conversation with id {conversation_id!r}")
-        return self.store.add_feedback(conversation_id, rating, answer=answer[:500])
+        # `answer` is the text the page showed, sent back by the browser: cleaned like anything a person sends.
+        return self.store.add_feedback(conversation_id, rating, answer=remove_control_characters(answer)[:500])
 
     def add_feedback_reason(self, feedback_id: int, reason: str) -> None:
         """The customer's words on why an answer was (not) helpful, labelled with their sentiment."""

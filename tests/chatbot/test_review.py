@@ -138,3 +138,13 @@ def test_feedback_is_stored_with_its_rating(settings):
     assert store.feedback()[0][:2] == (-1, "did not answer my question")
     with pytest.raises(StoreError, match="rating must be 1 or -1, got 5"):
         store.add_feedback(cid, 5)
+
+
+def test_the_answer_a_browser_sends_with_a_thumb_is_cleaned_before_it_is_stored(make_service):
+    """The rated answer's text comes back from the page, so anyone can put NUL in it (PostgreSQL refuses it)."""
+    service = make_service()
+    cid = service.start_conversation()
+    feedback_id = service.add_feedback(cid, -1, answer="Refunds\x00 take 5 days [1].")
+    service.add_feedback_reason(feedback_id, "wrong\x00 article")
+    rating, reason, _, _ = service.store.feedback()[-1]
+    assert (rating, reason) == (-1, "wrong article")
