@@ -135,13 +135,13 @@ def markdown_report(
             "Answered questions whose answers share the fewest words with their reference: wrong passage, wrong "
             "sentence, or a reference the knowledge base words differently.",
             "",
-            "| id | question | reference | answer | F1 |",
+            "| F1 | id | question | reference | answer |",
             "|---|---|---|---|---|",
         ]
         for s in worst:
             lines.append(
-                f"| {_cell(s['id'], 40)} | {_cell(s['question'])} | {_cell(s['reference'])} | {_cell(s['answer'])} "
-                f"| {100 * s['f1']:.1f} |"
+                f"| {100 * s['f1']:.1f} | {_cell(s['id'], 40)} | {_cell(s['question'])} | {_cell(s['reference'])} "
+                f"| {_cell(s['answer'])} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -27,7 +27,9 @@ def build_pages(service: ChatService, accounts: Accounts) -> dict[str, gr.Blocks
     """Each page as its own `gr.Blocks`, by path ("/" last: it is the catch-all mount)."""
     chat = build_chat_page(service)
     chat.title = "Help center chat"
-    console = OperatorConsole(service.settings, accounts.store, accounts, service.embedder, JobRunner())
+    console = OperatorConsole(
+        service.settings, accounts.store, accounts, service.embedder, JobRunner(), service=service
+    )
     return {
         "/review": build_review_page(ReviewDesk(accounts.store), accounts),
         "/operator": build_operator_page(console),

@@ -1,9 +1,11 @@
 """The operator console (`/operator`, operators only): knowledge-base documents, fine-tuning jobs with a live loss
-plot, model versions with their reports (promote, roll back), and quality over time."""
+plot, model versions with their reports (promote, roll back), the bot's texts, evaluation on the operator's own
+questions, and quality over time."""
 
 from __future__ import annotations
 
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +16,10 @@ from chatbot.auth import Accounts
 from chatbot.bot_texts import SPECS, check_key
 from chatbot.config import Settings
 from chatbot.errors import ChatbotError
+from chatbot.evaluation import evaluate_answers, read_questions
 from chatbot.kb_admin import ingest_paths, remove_sources, sync_documents
 from chatbot.registry import ModelRegistry
-from chatbot.service import handoff_threshold
+from chatbot.service import ChatService, handoff_threshold
 from chatbot.storage import SqlStore
 from finetune.background import JobRunner
 from knowledge_base.crawl import crawl_site, site_folder
@@ -45,12 +48,23 @@ def checked_uploads(files: list[Any] | None, allowed: list[str]) -> list[Path]:
 
 
 class OperatorConsole:
-    """The operator's handlers (plain methods of the deployment's collaborators; the page wires them up)."""
+    """The operator's handlers (plain methods of the deployment's collaborators; the page wires them up).
+
+    `service` is the serving assistant: evaluations run its models (already loaded) on a throw-away database.
+    """
 
     def __init__(
-        self, settings: Settings, store: SqlStore, accounts: Accounts, embedder: Embedder, jobs: JobRunner
+        self,
+        settings: Settings,
+        store: SqlStore,
+        accounts: Accounts,
+        embedder: Embedder,
+        jobs: JobRunner,
+        *,
+        service: ChatService,
     ) -> None:
         self.settings, self.store, self.accounts, self.embedder, self.jobs = settings, store, accounts, embedder, jobs
+        self.service = service
         self.registry = ModelRegistry(store)
 
     def documents(self, request: gr.Request) -> pd.DataFrame:
@@ -258,6 +272,33 @@ class OperatorConsole:
         message = f"**{key}** is back to the default." if changed else f"**{key}** already had the default wording."
         return message, SPECS[key].default
 
+    def evaluate(self, file: Any, generate: bool, limit: float, request: gr.Request) -> tuple[str, str | None]:
+        """Answer the uploaded questions (`chatbot eval answers` format) with the serving models and knowledge base;
+        returns the report (Markdown) and its plot. Results are kept under the data directory's evaluations/."""
+        require_user(self.accounts, request, "operator")
+        (upload,) = checked_uploads([file] if file else [], [".jsonl"])
+        folder = self.settings.home / "evaluations"
+        folder.mkdir(parents=True, exist_ok=True)
+        out = folder / f"{upload.stem}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.jsonl"
+        serving = self.service
+
+        def evaluation_service(settings: Settings) -> ChatService:
+            # The loaded models, with the evaluation's settings and its throw-away database.
+            store = SqlStore(settings.database_url)
+            return ChatService(
+                serving.retriever, serving.generator, serving.embedder, store, settings, sentiment=serving.sentiment
+            )
+
+        try:
+            questions = read_questions(upload, int(limit) if limit else None)
+            evaluate_answers(evaluation_service, self.settings, questions, out, generate=generate, title=upload.name)
+        except ChatbotError as err:
+            raise gr.Error(str(err)) from err
+        report = out.with_name(out.stem + ".report.md").read_text(encoding="utf-8")
+        plot = out.with_name(out.stem + ".report.png")
+        report = report.replace(f"![confidence of answerable and unanswerable questions]({plot.name})", "")
+        return report + f"\nResults, one line per question: `{out}`", str(plot) if plot.exists() else None
+
 
 def build_operator_page(console: OperatorConsole) -> gr.Blocks:
     """The operator console as its own `gr.Blocks`."""
@@ -316,6 +357,24 @@ def build_operator_page(console: OperatorConsole) -> gr.Blocks:
                 save_text = gr.Button("Save", variant="primary")
                 reset_text = gr.Button("Restore the default")
             text_result = gr.Markdown()
+        with gr.Tab("Evaluation"):
+            gr.Markdown(
+                "Put your own questions to the bot, with the answers you expect, to see how it does on your "
+                "knowledge base and where to set the hand-off threshold. One JSON line per question: "
+                '`{"id": "q1", "question": "...", "reference": "the answer you expect"}`; for a question the '
+                'knowledge base cannot answer, `"answerable": false`; an optional `"history"` of earlier '
+                '`{"role": "user"/"assistant", "content"}` turns. Nothing is added to the conversations.'
+            )
+            with gr.Row():
+                questions = gr.File(label="Questions (.jsonl)", file_types=[".jsonl"], scale=3)
+                with gr.Column(scale=1):
+                    limit = gr.Number(value=200, minimum=0, precision=0, label="At most this many (0: all)")
+                    generate = gr.Checkbox(
+                        label="Let the answer model write (slow on a CPU; off: the passages' sentences)"
+                    )
+            run_eval = gr.Button("Evaluate", variant="primary")
+            eval_report = gr.Markdown()
+            eval_plot = gr.Image(label="Retrieval confidence of the questions", height=320)
         with gr.Tab("Quality over time"):
             quality = gr.LinePlot(x="day", y="rate", color="measure", title="Per day", height=320)
 
@@ -354,6 +413,11 @@ def build_operator_page(console: OperatorConsole) -> gr.Blocks:
         def poll_job(request: gr.Request) -> tuple[str, pd.DataFrame]:
             return console.job_status(request)
 
+        def run_evaluation(
+            file: Any, writes: bool, count: float, request: gr.Request, progress: gr.Progress = TRACK_TQDM
+        ) -> tuple[str, str | None]:
+            return console.evaluate(file, writes, count, request)
+
         def show_quality(request: gr.Request) -> pd.DataFrame:
             return console.quality(request)
 
@@ -386,6 +450,7 @@ def build_operator_page(console: OperatorConsole) -> gr.Blocks:
         promote.click(run_promote, [version, force], models_result).then(list_versions, None, versions)
         rollback.click(run_rollback, rollback_kind, models_result).then(list_versions, None, versions)
         start.click(run_start, [kind, transcripts, staff, steps], job_line)
+        run_eval.click(run_evaluation, [questions, generate, limit], [eval_report, eval_plot])
         timer = gr.Timer(3.0)
         timer.tick(poll_job, None, [job_line, loss], show_progress="hidden")
         timer.tick(list_versions, None, versions, show_progress="hidden")

@@ -173,4 +173,5 @@ def test_the_report_shows_what_each_hand_off_threshold_would_have_done():
     assert "| extracted | 2 | 1 |" in report and "| small_talk | 0 | 1 |" in report
     worst = report.split("## Lowest-scoring answers")[1]
     assert worst.index("| a2 |") < worst.index("| a1 |") and "| a3 |" not in worst  # handed off: not an answer
+    assert "| 0.0 | a2 | How do I reset my password? |" in worst
     assert "![" not in report  # no plot given

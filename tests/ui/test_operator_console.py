@@ -14,12 +14,18 @@ class FakeRequest:
 
 
 @pytest.fixture
-def console(settings, fake_embedder):
+def console(settings, fake_embedder, fake_generator, fake_sentiment):
+    from chatbot.retrieval import HybridRetriever, IndexHandle
+    from chatbot.service import ChatService
+
     store = SqlStore(settings.database_url)
     accounts = Accounts(store)
     accounts.add_user("omar", "operator", "operator passphrase")
     accounts.add_user("maria", "staff", "staff passphrase")
-    return OperatorConsole(settings, store, accounts, fake_embedder, JobRunner())
+    # The serving assistant over the deployment's (at first empty) knowledge base, as `chatbot serve` builds it.
+    retriever = HybridRetriever(IndexHandle(settings.index_dir), fake_embedder)
+    service = ChatService(retriever, fake_generator, fake_embedder, store, settings, sentiment=fake_sentiment)
+    return OperatorConsole(settings, store, accounts, fake_embedder, JobRunner(), service=service)
 
 
 def test_every_operator_action_refuses_anyone_but_a_signed_in_operator(console):
@@ -115,3 +121,37 @@ def test_operator_fetches_the_help_center_from_its_website(console, help_site, m
     assert len(console.documents(request)) == 4  # the PDF form too
     with pytest.raises(gr.Error, match="not a web address"):
         console.crawl("help.example.com", request)
+
+
+def test_operator_evaluates_the_bot_on_their_own_questions(console, tmp_path):
+    import json
+    from pathlib import Path
+
+    request = FakeRequest(console.accounts.login("omar", "operator passphrase"))
+    doc = tmp_path / "refunds.md"
+    doc.write_text("# Refunds\n\nRefunds reach credit cards within 5 to 10 business days.\n")
+    console.ingest([str(doc)], request)
+    lines = [
+        {"id": "r1", "question": "How long do refunds take?", "reference": "5 to 10 business days"},
+        {"id": "x1", "question": "What is the capital of Peru?", "answerable": False},
+    ]
+    questions = tmp_path / "my questions.jsonl"
+    questions.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    report, plot = console.evaluate(str(questions), False, 0, request)
+    assert report.startswith("# Answer evaluation: my questions.jsonl") and "(in use)" in report
+    assert "## Decisions" in report and "Results, one line per question" in report
+    assert plot is not None and Path(plot).stat().st_size > 0 and "![" not in report  # the plot is shown beside
+    assert len(list((console.settings.home / "evaluations").glob("*.jsonl"))) == 1
+    assert console.service.store.count_conversations() == 0  # the deployment's conversations are untouched
+
+    staff = FakeRequest(console.accounts.login("maria", "staff passphrase"))
+    with pytest.raises(gr.Error, match="sign in"):
+        console.evaluate(str(questions), False, 0, staff)
+    with pytest.raises(gr.Error, match="files of type .csv"):
+        bad = tmp_path / "q.csv"
+        bad.write_text("question\nhi\n")
+        console.evaluate(str(bad), False, 0, request)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": 1, "question": "ok"}\n{"id": 2}\n')
+    with pytest.raises(gr.Error, match="broken.jsonl:2 is not a question line"):
+        console.evaluate(str(broken), False, 0, request)
