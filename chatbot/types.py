@@ -103,6 +103,12 @@ class Turn:
     sentiment: Sentiment | None = None
 
 
+def cited_numbers(text: str, sources: int) -> list[int]:
+    """The source numbers (1 to `sources`) that `text` cites as [n], in order; all of them when it cites none."""
+    cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text) if 1 <= int(n) <= sources})
+    return cited or list(range(1, sources + 1))
+
+
 @dataclass
 class Answer:
     """The assistant's reply to one customer message, with everything needed to trace it afterwards."""
@@ -123,8 +129,7 @@ class Answer:
 
     def cited_sources(self) -> list[tuple[int, Passage]]:
         """(number, passage) for each source the text cites as [n]; every source when it cites none."""
-        cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", self.text) if 1 <= int(n) <= len(self.sources)})
-        return [(n, self.sources[n - 1]) for n in cited] or list(enumerate(self.sources, start=1))
+        return [(n, self.sources[n - 1]) for n in cited_numbers(self.text, len(self.sources))]
 
     def to_json(self) -> dict:
         """The shape `chatbot ask --json` prints."""

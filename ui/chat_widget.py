@@ -6,6 +6,7 @@ import html
 import logging
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -15,13 +16,14 @@ import gradio as gr
 from chatbot.bot_texts import DEFAULT_TEXTS
 from chatbot.errors import InputError, RateLimitedError, StoreError
 from chatbot.service import ChatService
-from chatbot.types import Answer
+from chatbot.types import BOT_REPLIES, Answer, Decision, cited_numbers
 
 logger = logging.getLogger(__name__)
 
 Messages = list[dict[str, str]]
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~])")
 URL_SAFE = "/:?#@!$&*+,;=%~-._"  # kept as they are in a linked address; anything else is percent-encoded
+RESUME_HOURS = 24  # a customer coming back within a day continues their conversation; later, a new one starts
 
 
 def as_text(text: str) -> str:
@@ -38,14 +40,51 @@ def source_line(number: int, title: str, source: str, url: str = "") -> str:
     return f"{number}\\. {as_text(title)} — {as_text(source)}"
 
 
-def format_answer(answer: Answer, sources_heading: str = "Sources") -> str:
-    """The answer text followed by its numbered sources, all escaped to display as plain text."""
-    body = as_text(answer.text)
+def format_reply(text: str, sources: list[tuple[str, str, str]], sources_heading: str = "Sources") -> str:
+    """A reply followed by the sources it cites, numbered as in the text ((title, source, url) each; none for a
+    hand-off), all escaped to display as plain text."""
+    body = as_text(text)
     # Citations [1] stay readable after escaping: "\[1\]" renders as "[1]".
-    if answer.sources and not answer.handed_off:
-        lines = [source_line(n, p.chunk.title, p.chunk.source, p.chunk.url) for n, p in answer.cited_sources()]
+    if sources:
+        lines = [source_line(n, *sources[n - 1]) for n in cited_numbers(text, len(sources))]
         body += f"\n\n**{as_text(sources_heading)}**\n\n" + "\n\n".join(lines)
     return body
+
+
+def format_answer(answer: Answer, sources_heading: str = "Sources") -> str:
+    """The answer text followed by its numbered sources (`format_reply`)."""
+    sources = [] if answer.handed_off else [(p.chunk.title, p.chunk.source, p.chunk.url) for p in answer.sources]
+    return format_reply(answer.text, sources, sources_heading)
+
+
+def restore_conversation(
+    service: ChatService, conversation_id: str, *, now: datetime | None = None
+) -> tuple[Messages, str, int]:
+    """The conversation this browser had open, as the chat shows it: (messages, conversation id, last message id).
+    Nothing (a new conversation) when there is none, it was deleted, or nobody wrote in it for `RESUME_HOURS`."""
+    if not conversation_id or not service.store.conversation_exists(conversation_id):
+        return [], "", 0
+    stored = [m for m in service.store.messages(conversation_id) if m.text]  # a silent bot turn is not shown
+    now = now or datetime.now(timezone.utc)
+    if not stored or now - _aware(stored[-1].created_at) > timedelta(hours=RESUME_HOURS):
+        return [], "", 0
+    texts = service.texts()
+    shown: Messages = []
+    for m in stored:
+        if m.role == "user":
+            shown.append({"role": "user", "content": as_text(m.text)})
+        elif m.role == "staff":
+            shown.append({"role": "assistant", "content": f"**{as_text(texts['staff_label'])}:** {as_text(m.text)}"})
+        else:
+            replied = Decision(m.decision) in BOT_REPLIES if m.decision else False
+            sources = [(s["title"], s["source"], s.get("url", "")) for s in m.sources] if replied else []
+            shown.append({"role": "assistant", "content": format_reply(m.text, sources, texts["sources_heading"])})
+    return shown, conversation_id, stored[-1].id
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite gives naive datetimes (stored in UTC), PostgreSQL aware ones.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def respond(
@@ -189,7 +228,11 @@ def build_chat_page(service: ChatService) -> gr.Blocks:
     """The customer chat page as its own `gr.Blocks` (fits a phone screen; embeddable, see README)."""
     with gr.Blocks(title="Help center chat", fill_width=True) as page:
         heading = gr.Markdown()
-        conversation_id = gr.State("")
+        # The conversation id lives in the browser (localStorage), so that a customer who reloads the page or moves
+        # to another page of the site (the chat in an iframe on each) finds the conversation, and the staff reply
+        # promised "here", again. Fixed key and secret: the value survives restarts and every replica reads it; it
+        # is the customer's own key to their conversation, as a session cookie would be.
+        conversation_id = gr.BrowserState("", storage_key="chatbot-conversation", secret="chatbot-conversation")
         seen = gr.State(0)
         feedback_id = gr.State(None)
         chat = gr.Chatbot(
@@ -197,6 +240,7 @@ def build_chat_page(service: ChatService) -> gr.Blocks:
             height="60vh",
             sanitize_html=True,
             feedback_options=("Like", "Dislike"),
+            buttons=["copy", "copy_all"],  # not "share" (to Hugging Face Spaces discussions), a default
         )
         # The words are the defaults until the page has loaded the operator's (`page_wording`).
         reason = gr.Textbox(label=DEFAULT_TEXTS["feedback_prompt"], visible=False, max_length=1000)
@@ -218,6 +262,10 @@ def build_chat_page(service: ChatService) -> gr.Blocks:
         state = [chat, conversation_id, box, seen]
         worded = [heading, chat, examples, box, send, person, clear, reason]
         page.load(partial(page_wording, service), None, worded, api_visibility="private")
+        page.load(
+            partial(restore_conversation, service), conversation_id, [chat, conversation_id, seen],
+            api_visibility="private",
+        )  # fmt: skip
         examples.click(partial(pick_example, service), examples, box, api_visibility="private")
 
         # Named functions: Gradio finds `gr.Request` (and `gr.LikeData` below) by annotation, which a
@@ -236,6 +284,8 @@ def build_chat_page(service: ChatService) -> gr.Blocks:
         send.click(on_message, [box, chat, conversation_id, seen], state, api_visibility="private")
         person.click(on_person, [chat, conversation_id, seen], state, api_visibility="private")
         clear.click(new_conversation, None, [chat, conversation_id, seen], api_visibility="private")
+        # The chat's own bin icon empties it: a new conversation too, or a reload would bring the old one back.
+        chat.clear(new_conversation, None, [chat, conversation_id, seen], api_visibility="private")
 
         def on_like(messages: Messages, conversation: str, event: gr.LikeData) -> tuple[int | None, Any]:
             return record_feedback(service, messages, conversation, event)

@@ -1,5 +1,6 @@
 """The whole story in a real browser (headless Chromium driven by Playwright), against the app served on
-loopback: a customer is handed off, staff edit the suggested reply and send it, the customer sees it, an
+loopback: a customer is handed off, staff edit the suggested reply and send it, the customer sees it (and again
+after reloading the page), an
 operator adds a document (and fetches a help center from a website) and the customer's next question is answered
 from it with its source; the operator rewords the bot's greeting and the customer is greeted in those words.
 
@@ -79,6 +80,10 @@ def test_handoff_staff_reply_and_a_new_document_in_a_real_browser(served, tmp_pa
 
         expect(customer.get_by_text("Maria here: not yet")).to_be_visible(timeout=15_000)
         customer.screenshot(path=ARTIFACTS / "4-customer-sees-staff-reply.png", full_page=True)
+        customer.reload()  # the customer opens another page of the site: the chat is loaded again
+        expect(customer.get_by_text("Maria here: not yet")).to_be_visible(timeout=15_000)
+        expect(customer.get_by_text("Can I pay with Bitcoin?")).to_be_visible()
+        customer.screenshot(path=ARTIFACTS / "4b-customer-reloads-and-finds-the-conversation.png", full_page=True)
 
         operator = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         sign_in(operator, url, "/operator/", "omar", "operator passphrase")
@@ -118,3 +123,4 @@ def test_handoff_staff_reply_and_a_new_document_in_a_real_browser(served, tmp_pa
         browser.close()
     decided = service.store.drafts()[-1]
     assert decided.status == "edited"
+    assert service.store.count_conversations() == 1  # the customer's whole story, reload included, is one

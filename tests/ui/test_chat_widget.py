@@ -18,6 +18,7 @@ from ui.chat_widget import (
     record_feedback,
     record_reason,
     respond,
+    restore_conversation,
     talk_to_person,
 )
 
@@ -152,6 +153,29 @@ def test_a_conversation_deleted_while_its_page_is_open_does_not_lock_the_custome
     assert new_cid != cid and box == "" and messages[-1]["role"] == "assistant"
     assert [m.role for m in chat_service.store.messages(new_cid)] == ["user", "assistant"]
     assert not chat_service.store.conversation_exists(cid)
+
+
+def test_a_reloaded_page_shows_the_conversation_the_browser_kept(chat_service, fake_generator):
+    from datetime import datetime, timedelta, timezone
+
+    from chatbot.auth import User
+    from chatbot.review import ReviewDesk
+
+    assert restore_conversation(chat_service, "") == ([], "", 0)
+    assert restore_conversation(chat_service, "deleted-or-forged") == ([], "", 0)
+    fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days.")
+    shown, cid, _, _ = list(respond(chat_service, "How <b>long</b> do refunds take?", [], "", 0))[-1]
+    list(respond(chat_service, "Can I talk to a human, please?", shown, cid, 0))  # handed off
+    ReviewDesk(chat_service.store).send(cid, "Maria here, how can I help?", user=User("maria", "staff"))
+    messages, restored_id, seen = restore_conversation(chat_service, cid)
+    assert restored_id == cid and seen == chat_service.store.messages(cid)[-1].id
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant", "assistant"]
+    assert messages[0]["content"] == "How &lt;b&gt;long&lt;/b&gt; do refunds take?"  # as text, as when sent
+    assert messages[1]["content"] == shown[1]["content"]  # the answer with its sources, as it was shown
+    assert "**Sources**" not in messages[3]["content"]  # the hand-off
+    assert messages[4]["content"] == "**Support team:** Maria here, how can I help?"
+    tomorrow = datetime.now(timezone.utc) + timedelta(hours=25)
+    assert restore_conversation(chat_service, cid, now=tomorrow) == ([], "", 0)  # a day later: start afresh
 
 
 def test_the_page_shows_the_knowledge_bases_own_examples_and_the_operators_wording(chat_service):

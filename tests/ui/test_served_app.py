@@ -44,10 +44,12 @@ def test_chat_page_is_served_and_answers_with_sources(served, fake_generator):
     job = client.submit("How long do refunds take?", [], "", api_name="/chat")
     list(job)  # how many intermediate updates the client sees depends on its polling; streaming itself is
     # asserted on the handler in test_chat_widget.py
-    messages, box = job.result()  # the conversation id and last seen message are session state
+    messages, conversation_id, box = job.result()  # the conversation id is what a browser keeps (localStorage)
     assert box == ""
     assert "5 to 10 business days" in str(messages[-1]["content"]) and "Sources" in str(messages[-1]["content"])
     assert service.store.count_conversations() == 1
+    messages, same_id, _ = client.predict("And for store credit?", messages, conversation_id, api_name="/chat")
+    assert same_id == conversation_id and len(service.store.messages(conversation_id)) == 4
 
 
 def test_the_rate_limit_counts_each_customers_address(make_service, serve_app):
@@ -61,10 +63,10 @@ def test_the_rate_limit_counts_each_customers_address(make_service, serve_app):
         client = Client(url + "/", verbose=False, headers={"X-Forwarded-For": forwarded_for})
         return client.predict("hello", [], "", api_name="/chat")
 
-    messages, box = send("203.0.113.5")
+    messages, _, box = send("203.0.113.5")
     assert box == "" and len(messages) == 2
-    messages, box = send("203.0.113.5")  # a second tab (a new conversation) from the same address
-    assert box == "hello" and messages == []  # refused: the text stays in the box
-    messages, box = send("198.51.100.7")  # another customer
+    messages, conversation_id, box = send("203.0.113.5")  # a second tab (a new conversation) from the same address
+    assert box == "hello" and messages == [] and conversation_id == ""  # refused: the text stays in the box
+    messages, _, box = send("198.51.100.7")  # another customer
     assert box == "" and len(messages) == 2
     assert service.store.count_conversations() == 2
