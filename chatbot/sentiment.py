@@ -31,8 +31,8 @@ DEFAULT_SENTIMENT_DIR = Path(__file__).parent / "assets" / "sentiment"
 LABELS_FILE = "labels.json"
 # Tokens read per text: the MiniLM encoder's 512 positions. A 2,000-character message is ~450 tokens. At 128, an
 # opinion after the first few sentences went unheard: on long messages composed of held-out texts
-# (benchmarks/long_messages.py) an opinion at the end was read 10% of the time, 65% at 512. Short texts, nearly all
-# of them, are read the same either way (batches are padded to their longest text, not to this).
+# (benchmarks/long_messages.py, int8) an opinion at the end was read right 11% of the time, 63% at 512. Short texts,
+# nearly all of them, are read the same either way (batches are padded to their longest text, not to this).
 MAX_TOKENS = 512
 
 
