@@ -154,6 +154,9 @@ def whoami(accounts: Accounts, request: gr.Request) -> str:
     return f"Signed in as **{as_text(user.name)}** ({user.role}) · [Sign out](/logout)"
 
 
+TAB_TITLE_JS = "(count) => { document.title = count > 0 ? `(${count}) Review queue` : 'Review queue'; }"
+
+
 def build_review_page(desk: ReviewDesk, accounts: Accounts) -> gr.Blocks:
     """The review console as its own `gr.Blocks`."""
     with gr.Blocks(title="Review queue") as page:
@@ -163,6 +166,8 @@ def build_review_page(desk: ReviewDesk, accounts: Accounts) -> gr.Blocks:
         current = gr.State("")
         draft_id = gr.State(None)
         queue = gr.Dataframe(headers=QUEUE_HEADERS, interactive=False, wrap=True, label="Queue (most urgent first)")
+        # How many wait, for the browser tab's title: staff working in another tab see "(2) Review queue".
+        waiting = gr.Number(0, visible=False)
         status = gr.Markdown("Select a conversation in the queue.")
         with gr.Row():
             with gr.Column(scale=3):
@@ -179,8 +184,9 @@ def build_review_page(desk: ReviewDesk, accounts: Accounts) -> gr.Blocks:
 
         # Gradio passes the request (and the selection) to parameters annotated with its types; a
         # functools.partial hides those annotations, hence these small named wrappers.
-        def load_queue(request: gr.Request) -> tuple[list[list[str]], list[str]]:
-            return queue_rows(desk, accounts, request)
+        def load_queue(request: gr.Request) -> tuple[list[list[str]], list[str], int]:
+            rows, conversation_ids = queue_rows(desk, accounts, request)
+            return rows, conversation_ids, len(conversation_ids)
 
         def signed_in(request: gr.Request) -> str:
             return whoami(accounts, request)
@@ -198,11 +204,13 @@ def build_review_page(desk: ReviewDesk, accounts: Accounts) -> gr.Blocks:
             return run
 
         page.load(signed_in, None, who)
-        page.load(load_queue, None, [queue, ids])
+        listed = [queue, ids, waiting]
+        page.load(load_queue, None, listed)
+        waiting.change(None, waiting, None, js=TAB_TITLE_JS)
         timer = gr.Timer(3.0)
-        timer.tick(load_queue, None, [queue, ids], show_progress="hidden")
+        timer.tick(load_queue, None, listed, show_progress="hidden")
         timer.tick(refresh, current, transcript, show_progress="hidden")
         queue.select(select, ids, shown)
         for button, action in ((send, "send"), (reject, "reject"), (take, "take_over"), (back, "hand_back")):
-            button.click(handler(action), [current, reply, draft_id], shown).then(load_queue, None, [queue, ids])
+            button.click(handler(action), [current, reply, draft_id], shown).then(load_queue, None, listed)
     return page

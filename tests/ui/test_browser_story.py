@@ -67,6 +67,7 @@ def test_handoff_staff_reply_and_a_new_document_in_a_real_browser(served, tmp_pa
         sign_in(staff, url, "/review/", "maria", "staff passphrase")
         row = staff.locator("span.text", has_text="Can I pay with Bitcoin?").first
         expect(row).to_be_visible(timeout=15_000)
+        expect(staff).to_have_title("(1) Review queue", timeout=15_000)  # seen from another tab too
         staff.screenshot(path=ARTIFACTS / "2-review-queue.png", full_page=True)
         row.click()
         reply = staff.get_by_label("Reply to the customer (edit the suggestion or write your own)")
@@ -77,6 +78,7 @@ def test_handoff_staff_reply_and_a_new_document_in_a_real_browser(served, tmp_pa
         staff.screenshot(path=ARTIFACTS / "3-review-reply-sent.png", full_page=True)
         staff.get_by_role("button", name="Hand back to bot").click()
         expect(staff.get_by_text("· bot", exact=False)).to_be_visible(timeout=15_000)
+        expect(staff).to_have_title("Review queue", timeout=15_000)  # nobody waits now
 
         expect(customer.get_by_text("Maria here: not yet")).to_be_visible(timeout=15_000)
         customer.screenshot(path=ARTIFACTS / "4-customer-sees-staff-reply.png", full_page=True)
