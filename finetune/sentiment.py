@@ -58,6 +58,13 @@ class SentimentTrainConfig:
         },
     )
     seed: int = field(default=13, metadata={"help": "random seed (data order, initialisation)"})
+    group_by_length: bool = field(
+        default=False,
+        metadata={
+            "help": "batch texts of similar length together (in random order): long texts among short ones would "
+            "pad every batch to their length; use it when raising max_length for long texts"
+        },
+    )
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_length", "lora_r"):
@@ -69,6 +76,19 @@ class SentimentTrainConfig:
             raise ConfigError(f"pooling must be 'mean' or 'cls', got {self.pooling!r}")
         if not 0 < self.learning_rate < 1:
             raise ConfigError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
+
+
+def length_grouped(order: list[int], lengths: list[int], batch_size: int, seed: int, group: int = 50) -> list[int]:
+    """`order` rearranged so that each run of `batch_size` holds texts of similar length: every `group` batches'
+    worth of examples is sorted by length and cut into batches, and the batches are shuffled (what transformers'
+    `group_by_length` does). Every index stays, once."""
+    rng = random.Random(seed)
+    batches = []
+    for start in range(0, len(order), group * batch_size):
+        chunk = sorted(order[start : start + group * batch_size], key=lambda i: lengths[i], reverse=True)
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return [i for batch in batches for i in batch]
 
 
 def train_sentiment(
@@ -130,6 +150,8 @@ def train_sentiment(
 
     order = list(range(len(train)))
     random.Random(config.seed).shuffle(order)
+    if config.group_by_length:
+        order = length_grouped(order, [len(text.split()) for text, _ in train], config.batch_size, config.seed)
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
     total_steps = config.max_steps or math.ceil(config.epochs * steps_per_epoch)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)

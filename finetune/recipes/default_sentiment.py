@@ -88,6 +88,32 @@ def emoji_examples(requests: list[str], count: int, seed: int) -> list[tuple[str
     return examples
 
 
+def long_examples(
+    requests: list[str], opinions: list[tuple[str, str]], count: int, seed: int
+) -> list[tuple[str, str]]:
+    """`count` long messages (60-300 words): customer requests (neutral) with one opinion put at the end (half of
+    them), the start or the middle, labelled with the opinion; a fifth are requests alone, neutral. Customers explain
+    first and judge last; trained on short texts only, the model read such messages by their first sentences
+    (benchmarks/long_messages.py measures it on held-out texts)."""
+    rng = random.Random(seed)
+    examples = []
+    for _ in range(count):
+        parts: list[str] = []
+        words = rng.randint(60, 300)
+        while sum(len(p.split()) for p in parts) < words:
+            text = rng.choice(requests).strip()
+            text = text if text.endswith((".", "?", "!")) else text + "."
+            parts.append(text[0].upper() + text[1:])
+        if rng.random() < 0.2:
+            examples.append((" ".join(parts), "neutral"))
+            continue
+        opinion, label = rng.choice(opinions)
+        place = rng.random()
+        parts.insert(len(parts) if place < 0.5 else 0 if place < 0.75 else len(parts) // 2, opinion)
+        examples.append((" ".join(parts), label))
+    return examples
+
+
 def build(
     sst2_limit: int,
     neutral_limit: int,
@@ -98,6 +124,7 @@ def build(
     service_repeat: int = 0,
     emoji: int = 0,
     feedback_repeat: int = 0,
+    long: int = 0,
     seed: int = 13,
 ) -> tuple[list, list, dict[str, list]]:
     rng = random.Random(seed)
@@ -146,6 +173,10 @@ def build(
     train += written_messages(SERVICE_MESSAGES) * service_repeat
     train += written_messages(FEEDBACK_MESSAGES) * feedback_repeat
     train += emoji_examples(unused, emoji, seed)  # its own random stream: the examples above stay as they were
+    if long:  # its own random stream too
+        opinions = [p for p in sst2_train + written_messages(SERVICE_MESSAGES) + written_messages(FEEDBACK_MESSAGES)
+                    if p[1] != "neutral"]  # fmt: skip
+        train += long_examples(unused, opinions, long, seed)
     rng.shuffle(train)
     return train, held_out["tweeteval"], held_out
 
@@ -162,6 +193,7 @@ def main() -> None:
     parser.add_argument("--service-repeat", type=int, default=4, help="times each service_messages.csv row is seen")
     parser.add_argument("--emoji", type=int, default=1500, help="messages whose mood is in their emoji")
     parser.add_argument("--feedback-repeat", type=int, default=4, help="times each feedback_messages.csv row is seen")
+    parser.add_argument("--long", type=int, default=0, help="long messages (requests around one opinion) added")
     parser.add_argument("--epochs", type=float, default=1.5)
     parser.add_argument("--max-steps", type=int, default=0)
     parser.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="see SentimentTrainConfig.pooling")
@@ -180,6 +212,7 @@ def main() -> None:
         args.service_repeat,
         args.emoji,
         args.feedback_repeat,
+        args.long,
         seed=args.seed,
     )
     print(f"train {len(train)}, eval (TweetEval held out) {len(evaluation)}, SST-2 held out {len(held_out['sst2'])}")
@@ -187,7 +220,15 @@ def main() -> None:
         train,
         evaluation,
         args.out,
-        SentimentTrainConfig(epochs=args.epochs, max_steps=args.max_steps, pooling=args.pooling, seed=args.seed),
+        SentimentTrainConfig(
+            epochs=args.epochs,
+            max_steps=args.max_steps,
+            pooling=args.pooling,
+            seed=args.seed,
+            # Long messages need their length (~400 tokens at 300 words) and batches of their own.
+            max_length=384 if args.long else 64,
+            group_by_length=bool(args.long),
+        ),
     )
     print(json.dumps(report["eval"], indent=1), report["train_seconds"], "s")
 

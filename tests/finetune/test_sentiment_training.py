@@ -200,3 +200,38 @@ def test_loading_a_trained_head_reports_nothing_missing_or_deprecated(tiny_embed
         hf_logging.set_verbosity(verbosity)
     assert not [r.getMessage() for r in records if r.levelno >= logging.WARNING]
     assert not [str(w.message) for w in caught if "is_gradient_checkpointing" in str(w.message)]
+
+
+def test_length_grouped_batches_hold_texts_of_similar_length_and_keep_every_example():
+    import random
+
+    from finetune.sentiment import length_grouped
+
+    lengths = [random.Random(n).choice([3, 5, 8, 250, 300]) for n in range(640)]
+    order = list(range(640))
+    random.Random(1).shuffle(order)
+    grouped = length_grouped(order, lengths, batch_size=32, seed=13)
+    assert sorted(grouped) == list(range(640))  # every example once
+    batches = [grouped[i : i + 32] for i in range(0, 640, 32)]
+    mixed = [b for b in batches if max(lengths[i] for i in b) >= 250 and min(lengths[i] for i in b) <= 8]
+    assert len(mixed) <= 1  # long texts are not padded together with short ones (one batch may straddle)
+    assert grouped == length_grouped(order, lengths, batch_size=32, seed=13)  # the seed decides
+    assert grouped != length_grouped(order, lengths, batch_size=32, seed=14)
+
+
+def test_long_training_messages_hide_one_opinion_among_requests():
+    from finetune.recipes.default_sentiment import long_examples
+
+    requests = ["where is my order", "Can I change the address?", "I need an invoice for March."]
+    opinions = [("This is the worst service I have ever had.", "negative"), ("You are wonderful!", "positive")]
+    examples = long_examples(requests, opinions, 200, seed=13)
+    assert len(examples) == 200 and all(len(text.split()) >= 60 for text, _ in examples)
+    mood = dict(opinions)
+    for text, label in examples:
+        said = [opinion for opinion in mood if opinion in text]
+        if label == "neutral":
+            assert said == []
+        else:
+            assert len(said) == 1 and mood[said[0]] == label
+    assert {label for _, label in examples} == {"negative", "neutral", "positive"}
+    assert examples == long_examples(requests, opinions, 200, seed=13)
