@@ -19,7 +19,9 @@ Data (all public; licences in chatbot/assets/sentiment/TRAINING.md):
   delay as positive (benchmarks/feedback_probe.csv, written separately, measures it).
 
 Run: python -m finetune.recipes.default_sentiment --out chatbot/assets/sentiment [--sst2 N] [--epochs E]
-(the defaults are the shipped model's recipe, chatbot/assets/sentiment/TRAINING.md)
+(the defaults are the shipped model's recipe, chatbot/assets/sentiment/TRAINING.md). `--long N` adds N long
+messages (requests around one opinion, `long_examples`): measured, not in the shipped recipe (benchmarks/RESULTS.md,
+tenth session).
 """
 
 import argparse
