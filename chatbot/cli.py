@@ -243,6 +243,7 @@ def eval_answers(settings: Settings, questions: Path, out: Path, no_generate: bo
         chatbot eval answers --questions dev.jsonl --out results.jsonl
         chatbot eval answers --questions dev.jsonl --out retrieval.jsonl --no-generate --limit 200
     """
+    from chatbot.eval_report import report_paths
     from chatbot.evaluation import evaluate_answers, read_questions
     from chatbot.service import create_service
 
@@ -250,7 +251,7 @@ def eval_answers(settings: Settings, questions: Path, out: Path, no_generate: bo
         create_service, settings, read_questions(questions, limit), out, generate=not no_generate, title=questions.name
     )
     click.echo(json.dumps(summary, indent=1))
-    click.echo(f"report: {out.with_name(out.stem + '.report.md')}", err=True)
+    click.echo(f"report: {report_paths(out)[0]}", err=True)
 
 
 @eval_group.command("sentiment")

@@ -121,7 +121,7 @@ def markdown_report(
             f"{_percent(entry['handoff_unanswerable'])} |"
         )
     if plot:
-        lines += ["", f"![confidence of answerable and unanswerable questions]({plot})"]
+        lines += ["", plot_link(plot)]
     decisions = Counter((r["decision"], answerable[r["id"]]) for r in rows)
     lines += ["", "## Decisions", "", "| decision | answerable | unanswerable |", "|---|---|---|"]
     for decision in sorted({d for d, _ in decisions}):
@@ -180,14 +180,21 @@ def plot_confidence(
     return True
 
 
+def plot_link(name: str) -> str:
+    """The Markdown line that shows the plot file `name` in the report."""
+    return f"![confidence of answerable and unanswerable questions]({name})"
+
+
+def report_paths(out: Path) -> tuple[Path, Path]:
+    """(Markdown report, plot) written beside the results file `out`: `<stem>.report.md`, `<stem>.report.png`."""
+    return out.with_name(out.stem + ".report.md"), out.with_name(out.stem + ".report.png")
+
+
 def write_report(
     out: Path, title: str, summary: dict[str, Any], rows: list[dict[str, Any]], questions: list[Any]
-) -> Path:
-    """Write `<stem>.report.md` (and `<stem>.report.png`) beside the results file `out`; returns the Markdown
-    file's path."""
+) -> None:
+    """Write the report and its plot beside the results file `out` (`report_paths`)."""
     answerable = {q.id: q.answerable for q in questions}
-    png = out.with_name(out.stem + ".report.png")
+    report, png = report_paths(out)
     plotted = plot_confidence(rows, answerable, summary.get("handoff_threshold"), png)
-    report = out.with_name(out.stem + ".report.md")
     report.write_text(markdown_report(title, summary, rows, questions, png.name if plotted else None), "utf-8")
-    return report

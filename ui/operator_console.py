@@ -16,6 +16,7 @@ from chatbot.auth import Accounts
 from chatbot.bot_texts import SPECS, check_key
 from chatbot.config import Settings
 from chatbot.errors import ChatbotError
+from chatbot.eval_report import plot_link, report_paths
 from chatbot.evaluation import evaluate_answers, read_questions
 from chatbot.kb_admin import ingest_paths, remove_sources, sync_documents
 from chatbot.registry import ModelRegistry
@@ -294,9 +295,8 @@ class OperatorConsole:
             evaluate_answers(evaluation_service, self.settings, questions, out, generate=generate, title=upload.name)
         except ChatbotError as err:
             raise gr.Error(str(err)) from err
-        report = out.with_name(out.stem + ".report.md").read_text(encoding="utf-8")
-        plot = out.with_name(out.stem + ".report.png")
-        report = report.replace(f"![confidence of answerable and unanswerable questions]({plot.name})", "")
+        report_md, plot = report_paths(out)
+        report = report_md.read_text(encoding="utf-8").replace(plot_link(plot.name), "")  # shown beside instead
         return report + f"\nResults, one line per question: `{out}`", str(plot) if plot.exists() else None
 
 
