@@ -47,7 +47,7 @@ class StoredMessage:
     conversation_id: str
     role: Role
     text: str
-    created_at: datetime
+    created_at: datetime  # aware, UTC (on SQLite too)
     decision: str
     confidence: float | None
     sources: list[dict[str, Any]]
@@ -262,7 +262,7 @@ class SqlStore:
                     conversation_id=r.conversation_id,
                     role=r.role,  # type: ignore[arg-type]  # only Role values are written
                     text=r.text,
-                    created_at=r.created_at,
+                    created_at=_aware(r.created_at),
                     decision=r.decision,
                     confidence=r.confidence,
                     sources=list(r.sources or []),
@@ -493,7 +493,7 @@ class SqlStore:
                         status=row.status,
                         reason=reason or "needs_human",
                         assigned_to=row.assigned_to,
-                        waiting_since=last_user.created_at if last_user else row.created_at,
+                        waiting_since=_aware(last_user.created_at if last_user else row.created_at),
                         last_customer_message=last_user.text if last_user else "",
                         sentiment=sentiment,
                         has_draft=row.id in pending,
@@ -502,7 +502,7 @@ class SqlStore:
         rank = {reason: i for i, reason in enumerate(URGENCY)}
         return sorted(
             entries,
-            key=lambda e: (e.status == "staff", rank.get(e.reason, len(URGENCY)), _aware(e.waiting_since)),
+            key=lambda e: (e.status == "staff", rank.get(e.reason, len(URGENCY)), e.waiting_since),
         )
 
     def bot_texts(self) -> BotTexts:
@@ -682,7 +682,7 @@ class SqlStore:
             {
                 "role": m.role,
                 "text": m.text,
-                "created_at": _aware(m.created_at).isoformat(),
+                "created_at": m.created_at.isoformat(),
                 "sentiment": m.sentiment.label if m.sentiment else None,
                 "decision": m.decision,
                 "confidence": m.confidence,
@@ -694,7 +694,9 @@ class SqlStore:
 
 
 def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; they were written in UTC.
+    # SQLite hands back naive datetimes for timezone-aware columns; they were written in UTC. Every datetime
+    # the store hands out (messages, queue entries, drafts) goes through here, so that callers compare them with
+    # aware ones on SQLite and PostgreSQL alike.
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -722,7 +724,7 @@ def _draft(row: DraftRow) -> Draft:
         confidence=row.confidence,
         decision=row.decision,
         status=row.status,
-        created_at=row.created_at,
+        created_at=_aware(row.created_at),
     )
 
 

@@ -66,7 +66,7 @@ def restore_conversation(
         return [], "", 0
     stored = [m for m in service.store.messages(conversation_id) if m.text]  # a silent bot turn is not shown
     now = now or datetime.now(timezone.utc)
-    if not stored or now - _aware(stored[-1].created_at) > timedelta(hours=RESUME_HOURS):
+    if not stored or now - stored[-1].created_at > timedelta(hours=RESUME_HOURS):
         return [], "", 0
     texts = service.texts()
     shown: Messages = []
@@ -80,11 +80,6 @@ def restore_conversation(
             sources = [(s["title"], s["source"], s.get("url", "")) for s in m.sources] if replied else []
             shown.append({"role": "assistant", "content": format_reply(m.text, sources, texts["sources_heading"])})
     return shown, conversation_id, stored[-1].id
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite gives naive datetimes (stored in UTC), PostgreSQL aware ones.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def respond(

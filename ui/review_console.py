@@ -41,8 +41,7 @@ def require_user(accounts: Accounts, request: gr.Request | None, role: str = "st
 
 
 def _waiting(since: datetime) -> str:
-    moment = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
-    minutes = int((datetime.now(timezone.utc) - moment).total_seconds() // 60)
+    minutes = int((datetime.now(timezone.utc) - since).total_seconds() // 60)
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
 
 
