@@ -10,7 +10,9 @@ the check almost always, so the same path gets better with a better model rather
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,6 +23,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # A number, or a range such as "5 to 10" / "5-10", which is one claim: "3 to 5 days" is not "3 days".
 _NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)(?:\s*(?:-|–|to)\s*(\d+(?:[.,]\d+)*))?")
 _CITATION = re.compile(r"\s*\[\d+\]")
+_LIST_MARKER = re.compile(r"^\s*([-*+•]|\d+[.)])\s+")
 # Words that carry no claim: a sentence made of them only is neither supported nor contradicted.
 _STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before being below
@@ -46,9 +49,21 @@ def stems(words: list[str]) -> list[str]:
     return _stemmer().stemWords(words)  # type: ignore[attr-defined]
 
 
+def line_sentences(text: str) -> list[list[str]]:
+    """The sentences of each non-empty line of `text`; a list item's marker stays on its first sentence."""
+    lines = []
+    for line in text.splitlines():
+        marker = _LIST_MARKER.match(line)
+        head = marker.group(0).strip() if marker else ""
+        sentences = [s.strip() for s in _SENTENCE_END.split(line[marker.end() if marker else 0 :]) if s.strip()]
+        if sentences:
+            lines.append([f"{head} {sentences[0]}" if head else sentences[0], *sentences[1:]])
+    return lines
+
+
 def split_sentences(text: str) -> list[str]:
     """Split text into sentences (and lines: list items and headings end a sentence too)."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    return [sentence for line in line_sentences(text) for sentence in line]
 
 
 def passage_body(passage: Passage) -> str:
@@ -92,8 +107,19 @@ def cite(sentence: str, number: int) -> str:
     return f"{sentence} [{number}]"
 
 
-_MARKUP = re.compile(r"\*\*|__|`|^\s*(?:[-*+]|\d+\.)\s+")
+_MARKUP = re.compile(r"\*\*|__|`|^\s*(?:[-*+•]|\d+[.)])\s+")
 MIN_ANSWER_WORDS = 6  # shorter sentences are mostly cross-references ("See Returns.") or fragments
+MAX_LIST_WORDS = 110  # a list (steps, options) comes whole when the answer, list included, stays this short
+
+
+class Candidate(NamedTuple):
+    """A sentence of a retrieved passage that can be part of an extractive answer."""
+
+    passage: int  # index of its passage among the retrieved ones
+    position: int  # its place among the passage's sentences
+    text: str  # as a customer should read it (see `plain_sentence`)
+    marker: str = ""  # "-" or "1." when it belongs to a list item
+    continues: bool = False  # a later sentence of the same list item
 
 
 def plain_sentence(sentence: str) -> str:
@@ -101,18 +127,35 @@ def plain_sentence(sentence: str) -> str:
     return _MARKUP.sub("", sentence).strip()
 
 
-def candidate_sentences(passages: list[Passage]) -> list[tuple[int, int, str]]:
-    """(passage index, position, sentence) for the sentences of the passages' bodies that can answer alone.
+def without_list_marker(sentence: str) -> str:
+    """The sentence without a leading list marker ("1. ", "- ")."""
+    return _LIST_MARKER.sub("", sentence, count=1)
 
-    Sentences under `MIN_ANSWER_WORDS` words are left out, unless nothing else is left.
+
+def list_marker(sentence: str) -> str:
+    """The list marker of a list item as it should be written ("-" for any bullet, "3." for "3)"), else ""."""
+    match = _LIST_MARKER.match(sentence)
+    if not match:
+        return ""
+    marker = match.group(1)
+    return marker[:-1] + "." if marker[0].isdigit() else "-"
+
+
+def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
+    """The sentences of the passages' bodies that can be part of an answer.
+
+    Sentences under `MIN_ANSWER_WORDS` words are left out (unless nothing else is left), except list items and
+    the sentences that introduce a list ("Before you do:"): a list is answered whole (see `extractive_answer`).
     """
-    every = [
-        (i, j, plain_sentence(sentence))
-        for i, passage in enumerate(passages)
-        for j, sentence in enumerate(split_sentences(passage_body(passage)))
-    ]
-    every = [c for c in every if c[2]]
-    return [c for c in every if len(c[2].split()) >= MIN_ANSWER_WORDS] or every
+    every = []
+    for i, passage in enumerate(passages):
+        sentences = []
+        for line in line_sentences(passage_body(passage)):
+            marker = list_marker(line[0])
+            sentences.extend((plain_sentence(s), marker, n > 0 and bool(marker)) for n, s in enumerate(line))
+        every.extend(Candidate(i, j, *sentence) for j, sentence in enumerate(sentences) if sentence[0])
+    kept = [c for c in every if len(c.text.split()) >= MIN_ANSWER_WORDS or c.marker or c.text.endswith(":")]
+    return kept or every
 
 
 _QUANTITY_QUESTION = re.compile(
@@ -138,7 +181,7 @@ def is_heading_question(sentence: str) -> bool:
 
 
 def extractive_answer(
-    candidates: list[tuple[int, int, str]],
+    candidates: list[Candidate],
     similarities: np.ndarray,
     passage_confidences: list[float],
     *,
@@ -154,7 +197,7 @@ def extractive_answer(
     saw the whole context.
 
     Args:
-        candidates (`list[tuple[int, int, str]]`): from `candidate_sentences`.
+        candidates (`list[Candidate]`): from `candidate_sentences`.
         similarities (`np.ndarray`): cosine of the question with each candidate sentence.
         passage_confidences (`list[float]`): retrieval confidence of each passage.
         max_words (`int`, *optional*, defaults to 60): length bound of the answer.
@@ -178,7 +221,9 @@ def extractive_answer(
     # coverage, ..." -> "you won't have to pay the fee"): the passage's next sentence comes too. Then the
     # passage's other sentences that are nearly as relevant, while the answer stays short: policies often give
     # the rule in one sentence and the number in another.
+    # After a list item comes the next item or the text after the list: its list, whole, is what follows it.
     following = [k for k, c in enumerate(candidates) if c[0] == passage and c[1] == position + 1]
+    following = [] if candidates[best].marker else following
     same = sorted((k for k, c in enumerate(candidates) if c[0] == passage), key=lambda k: -similarities[k])
     chosen = [best]
     for k in following + same:
@@ -192,5 +237,62 @@ def extractive_answer(
     # answer and stays.
     statements = [k for k in chosen if not is_heading_question(candidates[k][2])]
     chosen = statements or chosen
-    text = " ".join(candidates[k][2] for k in sorted(chosen, key=lambda k: candidates[k][1]))
-    return cite(text if text[-1:] in ".!?" else text + ".", passage + 1)
+    chosen, cut = with_whole_lists(candidates, chosen, max_words=max(max_words, MAX_LIST_WORDS))
+    text = compose(candidates[k] for k in sorted(chosen, key=lambda k: candidates[k][1]))
+    return cite(text + "\n…" if cut else text, passage + 1)  # "…": the source has more
+
+
+def with_whole_lists(candidates: list[Candidate], chosen: list[int], *, max_words: int) -> tuple[list[int], bool]:
+    """`chosen` and, for each list it touches, the whole list and the sentence that introduces it; and whether a
+    list was cut short.
+
+    Steps and options are written as lists ("To cancel: 1. Log in ... 2. Open Orders ..."): one item alone
+    answers nothing, and the item most like the question is rarely the first step. A chosen item, or a chosen
+    sentence ending in ":" right before a list, brings its list from the first item, as far as `max_words`
+    allows.
+    """
+    places = {(c.passage, c.position): k for k, c in enumerate(candidates)}
+
+    def item_at(passage: int, position: int) -> int | None:
+        k = places.get((passage, position))
+        return k if k is not None and candidates[k].marker else None
+
+    result, cut = list(chosen), False
+    words = sum(len(candidates[k].text.split()) for k in chosen)
+    for k in chosen:
+        c = candidates[k]
+        first = c.position if c.marker else c.position + 1
+        if item_at(c.passage, first) is None or not (c.marker or c.text.endswith(":")):
+            continue
+        while item_at(c.passage, first - 1) is not None:
+            first -= 1
+        run = []
+        while (item := item_at(c.passage, first + len(run))) is not None:
+            run.append(item)
+        intro = places.get((c.passage, first - 1))
+        if intro is not None and candidates[intro].text.endswith(":"):
+            run.insert(0, intro)
+        for r in run:
+            if r in result:
+                continue
+            if words + len(candidates[r].text.split()) > max_words:
+                cut = True
+                break
+            result.append(r)
+            words += len(candidates[r].text.split())
+    return result, cut
+
+
+def compose(sentences: Iterator[Candidate]) -> str:
+    """Sentences into answer text: list items on lines of their own with their markers, so that the chat shows
+    a list, and a paragraph after a list; other sentences end with a full stop if they had none (table rows)."""
+    text, after_item = "", False
+    for c in sentences:
+        if c.marker and not c.continues:
+            text += f"\n{c.marker} {c.text}"
+        elif c.continues:
+            text += f" {c.text}"
+        else:
+            text += ("\n\n" if after_item else " ") + (c.text if c.text[-1:] in ".!?:;" else c.text + ".")
+        after_item = bool(c.marker)
+    return text.strip()

@@ -21,6 +21,7 @@ from chatbot.grounding import (
     passage_body,
     split_sentences,
     supporting_passage,
+    without_list_marker,
 )
 from chatbot.guard import checked_text, remove_control_characters
 from chatbot.prompting import (
@@ -337,7 +338,8 @@ class ChatService:
 
         Saying nothing new: no content words, only words of the question (an echo), or a question back.
         """
-        sentence, _ = clean_citations(sentence.strip(), len(passages))
+        # A list item's marker ("1.") is no claim; the item is checked, and said, as a sentence.
+        sentence, _ = clean_citations(without_list_marker(sentence.strip()), len(passages))
         if is_off_language(sentence, question):
             logger.info("generated sentence in another script dropped: %r", sentence[:200])
             return None

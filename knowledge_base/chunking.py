@@ -38,6 +38,22 @@ def split_sections(text: str) -> list[tuple[str, str]]:
     return sections
 
 
+def line_words(text: str) -> list[str]:
+    """The words of `text`; the last word of each line keeps its line break (`"hours.\\n"`), so that list items,
+    table rows and headings stay lines in the chunks cut from the words (see `join_words`)."""
+    return [
+        word + "\n" if i == len(words) - 1 else word
+        for line in text.splitlines()
+        if (words := line.split())
+        for i, word in enumerate(words)
+    ]
+
+
+def join_words(words: list[str]) -> str:
+    """Words from `line_words` back into text: a space between words, a line break where a line ended."""
+    return "".join(word if word.endswith("\n") else word + " " for word in words).strip()
+
+
 def window_words(words: list[str], size: int, overlap: int) -> list[list[str]]:
     """Cut `words` into windows of at most `size` words, each starting `size - overlap` after the last.
 
@@ -58,7 +74,7 @@ TokenCounter = Callable[[list[str]], list[int]]
 
 def fit_tokens(prefix: str, words: list[str], max_tokens: int, count: TokenCounter) -> list[list[str]]:
     """Split `words` in halves until every `prefix` + piece fits `max_tokens` (a single word always fits)."""
-    if len(words) <= 1 or count([f"{prefix}\n{' '.join(words)}"])[0] <= max_tokens:
+    if len(words) <= 1 or count([f"{prefix}\n{join_words(words)}"])[0] <= max_tokens:
         return [words]
     middle = len(words) // 2
     return fit_tokens(prefix, words[:middle], max_tokens, count) + fit_tokens(
@@ -86,9 +102,9 @@ def chunk_document(
     windows = [
         (heading, f"{doc.title} > {heading}" if heading else doc.title, window)
         for heading, body in split_sections(doc.text) or [("", doc.text)]
-        for window in window_words(body.split(), size, overlap)
+        for window in window_words(line_words(body), size, overlap)
     ]
-    texts = [f"{prefix}\n{' '.join(window)}" for _, prefix, window in windows]
+    texts = [f"{prefix}\n{join_words(window)}" for _, prefix, window in windows]
     splits: dict[int, list[list[str]]] = {}
     if max_tokens is not None and count_tokens is not None:
         # One tokenizer call for all windows; only a rare window over the limit is counted again while split.
@@ -98,7 +114,7 @@ def chunk_document(
     chunks: list[Chunk] = []
     for i, (heading, prefix, window) in enumerate(windows):
         for piece in splits.get(i, [window]):
-            chunks.append(_make_chunk(doc, len(chunks), heading, f"{prefix}\n{' '.join(piece)}"))
+            chunks.append(_make_chunk(doc, len(chunks), heading, f"{prefix}\n{join_words(piece)}"))
     return chunks
 
 

@@ -30,6 +30,56 @@ def test_split_sentences():
     ]
 
 
+def test_a_numbered_list_item_is_one_sentence_with_its_number():
+    assert split_sentences("Follow these steps:\n1. Log in to your account.\n2) Open Orders. Pick the order.") == [
+        "Follow these steps:",
+        "1. Log in to your account.",
+        "2) Open Orders.",
+        "Pick the order.",
+    ]
+
+
+STEPS = passage(
+    "I'm here to help you cancel your order today. To cancel it, please follow these steps:\n"
+    "1. Log in to your account.\n"
+    "2. **Open** Orders. Pick the order.\n"
+    "3) Click Cancel next to the order details.\n"
+    "If anything goes wrong, our support team is available around the clock.",
+    title="Cancel order",
+)
+
+
+def test_an_answer_that_touches_a_list_brings_the_whole_list_one_item_per_line():
+    candidates = candidate_sentences([STEPS])
+    assert [(c.marker, c.continues) for c in candidates] == [
+        ("", False), ("", False), ("1.", False), ("2.", False), ("2.", True), ("3.", False), ("", False),
+    ]  # fmt: skip
+    # The third step looks most like "how do I cancel my order"; the answer is the list, from its introduction.
+    answer = extractive_answer(candidates, np.array([0.5, 0.4, 0.2, 0.3, 0.1, 0.9, 0.1]), [0.8])
+    assert answer == (
+        "To cancel it, please follow these steps:\n"
+        "1. Log in to your account.\n"
+        "2. Open Orders. Pick the order.\n"
+        "3. Click Cancel next to the order details [1]."
+    )
+    # A sentence that introduces the list brings it too; what follows the list is a paragraph of its own.
+    answer = extractive_answer(candidates, np.array([0.9, 0.8, 0.1, 0.1, 0.1, 0.1, 0.85]), [0.8])
+    assert answer.startswith(
+        "I'm here to help you cancel your order today. To cancel it, please follow these steps:\n1."
+    )
+    assert answer.endswith("details.\n\nIf anything goes wrong, our support team is available around the clock [1].")
+
+
+def test_a_list_too_long_for_an_answer_is_cut_and_says_so():
+    items = "".join(f"- option number {i} is one of the many ways to pay for an order\n" for i in range(12))
+    candidates = candidate_sentences([passage(f"We accept these payment methods:\n{items}")])
+    answer = extractive_answer(candidates, np.array([0.9] + [0.1] * 12), [0.8])
+    lines = answer.splitlines()
+    assert lines[0] == "We accept these payment methods:" and lines[1].startswith("- option number 0 ")
+    assert lines[-1] == "… [1]"  # the rest is in the cited source
+    assert len(" ".join(lines).split()) <= 110 + 2
+
+
 def test_a_paraphrase_of_a_passage_is_supported():
     assert supporting_passage("Refunds reach your credit card within 5 to 10 business days.", [SHIPPING, REFUNDS]) == 1
 

@@ -25,6 +25,22 @@ def test_supported_answer_streams_sentence_by_sentence_with_citations(make_servi
     assert {"retrieval", "first_token", "total"} <= set(answer.latency_ms)
 
 
+def test_a_numbered_list_from_the_model_is_checked_item_by_item(make_service, fake_generator):
+    service = make_service(handoff_confidence=0.1)
+    fake_generator.enqueue(
+        "Here is how:\n1. Refunds reach credit cards within 5 to 10 business days.\n"
+        "2. We check returns within 3 business days.\n3. Refunds take 48 hours in cash."
+    )
+    stream = service.reply(service.start_conversation(), "How long do refunds take?")
+    pieces = list(stream)
+    # The numbers "1." and "2." are no claims; the third item invents one and stops the model.
+    assert pieces == [
+        "Refunds reach credit cards within 5 to 10 business days [1].",
+        " We check returns within 3 business days [1].",
+    ]
+    assert stream.answer.decision is Decision.GENERATED
+
+
 def test_invented_answer_never_reaches_the_customer(make_service, fake_generator):
     service = make_service(handoff_confidence=0.1)
     fake_generator.enqueue("Refunds take 48 hours and are paid in cash. " + "More invented text. " * 30)

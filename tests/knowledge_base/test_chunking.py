@@ -36,6 +36,20 @@ def test_chunks_carry_title_heading_and_position():
     assert len({c.chunk_id for c in chunks}) == 2
 
 
+def test_chunks_keep_the_lines_of_lists_and_tables():
+    text = "# Contact\n## How to reach us\nYou can reach us:\n- **Phone**: +31 20 555 0199\n\n- **Chat**: any time\n| a | b |"
+    (chunk,) = chunk_document(Document("contact.md", "Contact", text))
+    assert chunk.text == (
+        "Contact > How to reach us\nYou can reach us:\n- **Phone**: +31 20 555 0199\n- **Chat**: any time\n| a | b |"
+    )
+    long_list = "Steps:\n" + "".join(f"{i}. do step number {i} of the many steps here\n" for i in range(1, 40))
+    chunks = chunk_document(Document("steps.md", "Steps", long_list), size=120, overlap=30)
+    assert len(chunks) > 1
+    # Windows start and end mid-line at worst; every line break inside a window is kept.
+    assert all(line.strip() for c in chunks for line in c.text.splitlines())
+    assert sum(c.text.count("\n") for c in chunks) >= 39
+
+
 def test_faq_entry_is_one_chunk():
     doc = Document("faq.csv#1", "Do you ship abroad?", "No. " * 300, kind="faq")
     (chunk,) = chunk_document(doc)
