@@ -38,6 +38,26 @@ def split_sections(text: str) -> list[tuple[str, str]]:
     return sections
 
 
+_BLOCK_START = re.compile(r"^\s*(?:[-*+•]\s|\d+[.)]\s|\||#|>)")
+
+
+def unwrap_lines(text: str) -> str:
+    """Join the lines of a wrapped sentence: a line that continues the one before (starts in lower case or
+    with a digit, after a line that does not end a sentence) is the same sentence. PDFs, plain text and much
+    Markdown wrap their paragraphs at a fixed width; list items, table rows, headings and short title lines
+    stay lines of their own."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        previous = lines[-1].rstrip() if lines else ""
+        continues = stripped[:1].islower() or (stripped[:1].isdigit() and not _BLOCK_START.match(stripped))
+        if previous and continues and previous[-1] not in ".!?:" and not stripped.startswith("|"):
+            lines[-1] = f"{previous} {stripped}"
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def line_words(text: str) -> list[str]:
     """The words of `text`; the last word of each line keeps its line break (`"hours.\\n"`), so that list items,
     table rows and headings stay lines in the chunks cut from the words (see `join_words`)."""
@@ -102,7 +122,7 @@ def chunk_document(
     windows = [
         (heading, f"{doc.title} > {heading}" if heading else doc.title, window)
         for heading, body in split_sections(doc.text) or [("", doc.text)]
-        for window in window_words(line_words(body), size, overlap)
+        for window in window_words(line_words(unwrap_lines(body)), size, overlap)
     ]
     texts = [f"{prefix}\n{join_words(window)}" for _, prefix, window in windows]
     splits: dict[int, list[list[str]]] = {}

@@ -239,7 +239,14 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
         for heading in root.find_all(f"h{level}"):
             heading.replace_with(f"\n\n{'#' * level} {heading.get_text(' ', strip=True)}\n\n")
     for item in root.find_all("li"):
-        item.insert_before("\n- ")
+        # Steps keep their numbers ("1. Log in"); other list items become "- " lines.
+        parent = item.parent
+        if parent is not None and parent.name == "ol":
+            siblings = parent.find_all("li", recursive=False)
+            start = int(parent["start"]) if str(parent.get("start", "")).isdigit() else 1
+            item.insert_before(f"\n{start + siblings.index(item)}. ")
+        else:
+            item.insert_before("\n- ")
     for block in root.find_all(["p", "div", "tr", "br", "section", "table", "ul", "ol", "dd", "dt"]):
         block.insert_after("\n")
     lines = [" ".join(line.split()) for line in root.get_text().splitlines()]

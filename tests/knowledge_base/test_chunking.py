@@ -50,6 +50,21 @@ def test_chunks_keep_the_lines_of_lists_and_tables():
     assert sum(c.text.count("\n") for c in chunks) >= 39
 
 
+def test_wrapped_sentences_are_joined_but_lists_and_titles_stay_lines():
+    wrapped = (
+        "Refunds reach your card within\n5 to 10 business days, once we have\nchecked the items.\n"
+        "Opening hours\nWe answer Monday to Friday.\n- Take photos of the box\n  and the items\n2. Send them"
+    )
+    (chunk,) = chunk_document(Document("refunds.pdf", "Refunds", wrapped))
+    assert chunk.text.split("\n")[1:] == [
+        "Refunds reach your card within 5 to 10 business days, once we have checked the items.",
+        "Opening hours",
+        "We answer Monday to Friday.",
+        "- Take photos of the box and the items",
+        "2. Send them",
+    ]
+
+
 def test_faq_entry_is_one_chunk():
     doc = Document("faq.csv#1", "Do you ship abroad?", "No. " * 300, kind="faq")
     (chunk,) = chunk_document(doc)

@@ -66,7 +66,8 @@ def test_html_keeps_main_content_and_headings_not_navigation(tmp_path):
         <nav><a href="/">Home</a> <a href="/cart">Cart</a></nav>
         <header>Free shipping over 50 euros!</header>
         <main><h1>Returns</h1><p>You can return items within <b>30 days</b>.</p>
-        <h2>Damaged items</h2><ul><li>Take photos</li><li>Contact us</li></ul></main>
+        <h2>Damaged items</h2><ul><li>Take photos</li><li>Contact us</li></ul>
+        <h2>Cancelling</h2><ol><li>Log in</li><li>Open <b>Orders</b></li></ol><ol start="3"><li>Click Cancel</li></ol></main>
         <footer>© Shop 2026 · Privacy</footer></body></html>""",
         encoding="utf-8",
     )
@@ -74,6 +75,7 @@ def test_html_keeps_main_content_and_headings_not_navigation(tmp_path):
     assert doc.title == "Returns | Shop"
     assert "# Returns" in doc.text and "## Damaged items" in doc.text
     assert "You can return items within 30 days." in doc.text and "- Take photos" in doc.text
+    assert "\n1. Log in\n2. Open Orders\n" in doc.text and "\n3. Click Cancel" in doc.text  # steps keep numbers
     for noise in ("Home", "Cart", "Free shipping", "Privacy", "var x"):
         assert noise not in doc.text
 
