@@ -285,11 +285,14 @@ def with_whole_lists(candidates: list[Candidate], chosen: list[int], *, max_word
 
 def compose(sentences: Iterator[Candidate]) -> str:
     """Sentences into answer text: list items on lines of their own with their markers, so that the chat shows
-    a list, and a paragraph after a list; other sentences end with a full stop if they had none (table rows)."""
+    a list ("…" before one that starts past step 1), and a paragraph after a list; other sentences end with a
+    full stop if they had none (table rows)."""
     text, after_item = "", False
     for c in sentences:
         if c.marker and not c.continues:
-            text += f"\n{c.marker} {c.text}"
+            # A numbered list that begins past its first step here began in the passage before: say so.
+            late_start = not after_item and c.marker[:-1].isdigit() and int(c.marker[:-1]) > 1
+            text += f"\n…\n{c.marker} {c.text}" if late_start else f"\n{c.marker} {c.text}"
         elif c.continues:
             text += f" {c.text}"
         else:

@@ -70,6 +70,14 @@ def test_an_answer_that_touches_a_list_brings_the_whole_list_one_item_per_line()
     assert answer.endswith("details.\n\nIf anything goes wrong, our support team is available around the clock [1].")
 
 
+def test_steps_that_begin_in_the_passage_before_are_marked():
+    rest = passage("4. Enter your shipping address and payment method.\n5. Review the order and click Place order.")
+    answer = extractive_answer(candidate_sentences([rest]), np.array([0.2, 0.9]), [0.8])
+    assert answer == (
+        "…\n4. Enter your shipping address and payment method.\n5. Review the order and click Place order [1]."
+    )
+
+
 def test_a_list_too_long_for_an_answer_is_cut_and_says_so():
     items = "".join(f"- option number {i} is one of the many ways to pay for an order\n" for i in range(12))
     candidates = candidate_sentences([passage(f"We accept these payment methods:\n{items}")])
