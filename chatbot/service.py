@@ -18,6 +18,7 @@ from chatbot.grounding import (
     content_terms,
     expects_quantity,
     extractive_answer,
+    list_marker,
     passage_body,
     split_sentences,
     supporting_passage,
@@ -322,13 +323,13 @@ class ChatService:
                         return self._fallback(message, passages, said, confidence)
                     if checked:
                         latency.setdefault("first_token", (time.perf_counter() - started) * 1000)
-                        yield (" " if said else "") + checked
-                        said.append(checked)
+                        said.append(_joined(said, sentence, checked))
+                        yield said[-1]
             checked = self._check_sentence(pending, passages, message) if pending.strip() else ""
             if checked:
                 latency.setdefault("first_token", (time.perf_counter() - started) * 1000)
-                yield (" " if said else "") + checked
-                said.append(checked)
+                said.append(_joined(said, pending, checked))
+                yield said[-1]
         finally:
             stream.close()  # type: ignore[attr-defined]  # a generator: closing it stops the model early
         return self._fallback(message, passages, said, confidence)
@@ -353,8 +354,8 @@ class ChatService:
         return cite(sentence, support + 1)
 
     def _fallback(self, message: str, passages: list[Passage], said: list[str], confidence: float) -> Answer:
-        if said and not is_degenerate(" ".join(said)):
-            text = " ".join(said)
+        if said and not is_degenerate("".join(said)):
+            text = "".join(said)
             return Answer(text, Decision.GENERATED, confidence, sources=passages, model_version=self.generator.name)
         return Answer(self._extract(message, passages), Decision.EXTRACTED, confidence, sources=passages)
 
@@ -382,6 +383,15 @@ class ChatService:
         if answer.text:  # nothing is said (or stored) while a person has the conversation
             answer.message_id = self.store.add_message(conversation_id, "assistant", answer.text, answer)
         return answer
+
+
+def _joined(said: list[str], sentence: str, checked: str) -> str:
+    """A checked sentence as it continues what was said: a list item the model wrote ("2. Open Orders") on a
+    line of its own with its marker, so that the customer sees the list; any other sentence after a space."""
+    marker = list_marker(sentence.strip())
+    if marker:
+        return ("\n" if said else "") + f"{marker} {checked}"
+    return (" " if said else "") + checked
 
 
 def _until_late(stream: Iterator[str]) -> Iterator[str | None]:

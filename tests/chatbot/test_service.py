@@ -33,12 +33,13 @@ def test_a_numbered_list_from_the_model_is_checked_item_by_item(make_service, fa
     )
     stream = service.reply(service.start_conversation(), "How long do refunds take?")
     pieces = list(stream)
-    # The numbers "1." and "2." are no claims; the third item invents one and stops the model.
+    # The numbers "1." and "2." are no claims; the third item invents one and stops the model. The items the
+    # passages support reach the customer as a list.
     assert pieces == [
-        "Refunds reach credit cards within 5 to 10 business days [1].",
-        " We check returns within 3 business days [1].",
+        "1. Refunds reach credit cards within 5 to 10 business days [1].",
+        "\n2. We check returns within 3 business days [1].",
     ]
-    assert stream.answer.decision is Decision.GENERATED
+    assert stream.answer.decision is Decision.GENERATED and stream.answer.text == "".join(pieces)
 
 
 def test_invented_answer_never_reaches_the_customer(make_service, fake_generator):
