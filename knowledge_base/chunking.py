@@ -152,8 +152,15 @@ def _make_chunk(doc: Document, position: int, heading: str, text: str) -> Chunk:
     )
 
 
+# Raised when the same article text is cut into different chunks: 2 keeps line breaks (lists, table rows).
+# Articles hashed by an earlier chunking are then chunked and embedded again at their next ingest.
+ARTICLE_CHUNKING = 2
+
+
 def document_hash(doc: Document) -> str:
-    """Content hash of a document; an unchanged hash means its chunks and vectors can be reused."""
-    # The URL joins the hash only when there is one: documents without stay as hashed by earlier versions.
+    """Content hash of a document, and of how it is chunked; an unchanged hash means its chunks and vectors can be
+    reused."""
+    # The URL joins the hash only when there is one. A FAQ entry is one chunk, as it always was.
     url = f"\x00{doc.url}" if doc.url else ""
-    return hashlib.sha256(f"{doc.kind}\x00{doc.title}\x00{doc.text}{url}".encode()).hexdigest()
+    chunking = "" if doc.kind == "faq" else f"\x00chunking {ARTICLE_CHUNKING}"
+    return hashlib.sha256(f"{doc.kind}\x00{doc.title}\x00{doc.text}{url}{chunking}".encode()).hexdigest()

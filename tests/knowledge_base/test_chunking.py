@@ -80,8 +80,10 @@ def test_document_hash_changes_with_content_only():
     linked = Document("a.md", "A", "text", url="https://help.example.com/a")
     assert document_hash(linked) != document_hash(a)  # a new address is re-ingested, and reaches the chunks
     assert {c.url for c in chunk_document(linked)} == {"https://help.example.com/a"}
-    # Documents without an address keep the hash of earlier versions: re-ingesting them costs nothing.
-    assert document_hash(a) == hashlib.sha256(b"article\x00A\x00text").hexdigest()
+    # Articles chunked by an earlier version are chunked again (lists now keep their lines); FAQ entries, one
+    # chunk each as before, keep their hash: re-ingesting them costs nothing.
+    assert document_hash(a) != hashlib.sha256(b"article\x00A\x00text").hexdigest()
+    assert document_hash(Document("f.csv#1", "Q?", "A.", kind="faq")) == hashlib.sha256(b"faq\x00Q?\x00A.").hexdigest()
 
 
 def test_chunks_over_the_embedders_token_limit_are_split_so_nothing_is_cut_off():
