@@ -123,8 +123,9 @@ class Candidate(NamedTuple):
 
 
 def plain_sentence(sentence: str) -> str:
-    """A passage sentence without Markdown emphasis and list markers, as a customer should read it."""
-    return _MARKUP.sub("", sentence).strip()
+    """A passage sentence without Markdown emphasis, list markers and bracketed numbers, as a customer should
+    read it. A page's own footnote marks ("a DMV office [1]") would read as citations of the wrong passages."""
+    return _CITATION.sub("", _MARKUP.sub("", sentence)).strip()
 
 
 def without_list_marker(sentence: str) -> str:
@@ -240,6 +241,24 @@ def extractive_answer(
     chosen, cut = with_whole_lists(candidates, chosen, max_words=max(max_words, MAX_LIST_WORDS))
     text = compose(candidates[k] for k in sorted(chosen, key=lambda k: candidates[k][1]))
     return cite(text + "\n…" if cut else text, passage + 1)  # "…": the source has more
+
+
+def list_runs(candidates: list[Candidate]) -> list[list[int]]:
+    """The lists among `candidates`: for each, the indices of its items in order, after the sentence that
+    introduces it when one does (ends in ":" right before the first item)."""
+    places = {(c.passage, c.position): k for k, c in enumerate(candidates)}
+    runs: list[list[int]] = []
+    for k, c in enumerate(candidates):
+        before = places.get((c.passage, c.position - 1))
+        if not c.marker or (before is not None and candidates[before].marker):
+            continue  # not an item, or not the first of its list
+        run = [k]
+        while (n := places.get((c.passage, c.position + len(run)))) is not None and candidates[n].marker:
+            run.append(n)
+        if before is not None and candidates[before].text.endswith(":"):
+            run.insert(0, before)
+        runs.append(run)
+    return runs
 
 
 def with_whole_lists(candidates: list[Candidate], chosen: list[int], *, max_words: int) -> tuple[list[int], bool]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -121,11 +122,25 @@ def _bm25s() -> Any:
     return bm25s
 
 
+_CANNOT = re.compile(r"\b(can)[’']t\b", re.I)
+
+
+def expand_contractions(text: str) -> str:
+    """ "can't" -> "cannot": the tokenizer would otherwise keep "can", and miss the page that says "Items that
+    cannot be returned". (Expanding "doesn't" to "does not" too was measured worse: both words are stopwords,
+    so the negation was lost, while "doesn" kept it.)"""
+    return _CANNOT.sub(r"\1not", text)
+
+
 def _tokenize(texts: list[str]) -> list[list[str]]:
     import Stemmer
 
     return _bm25s().tokenize(
-        texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), return_ids=False, show_progress=False
+        [expand_contractions(t) for t in texts],
+        stopwords="en",
+        stemmer=Stemmer.Stemmer("english"),
+        return_ids=False,
+        show_progress=False,
     )
 
 

@@ -70,6 +70,17 @@ def test_an_answer_that_touches_a_list_brings_the_whole_list_one_item_per_line()
     assert answer.endswith("details.\n\nIf anything goes wrong, our support team is available around the clock [1].")
 
 
+def test_list_runs_are_the_lists_with_their_introductions():
+    from chatbot.grounding import list_runs
+
+    candidates = candidate_sentences([STEPS, passage("We never charge for returns.\n- Gift cards.\n- Food.")])
+    assert [[candidates[k].text for k in run] for run in list_runs(candidates)] == [
+        ["To cancel it, please follow these steps:", "Log in to your account.", "Open Orders.", "Pick the order.",
+         "Click Cancel next to the order details."],
+        ["Gift cards.", "Food."],
+    ]  # fmt: skip
+
+
 def test_steps_that_begin_in_the_passage_before_are_marked():
     rest = passage("4. Enter your shipping address and payment method.\n5. Review the order and click Place order.")
     answer = extractive_answer(candidate_sentences([rest]), np.array([0.2, 0.9]), [0.8])

@@ -42,6 +42,26 @@ def test_a_numbered_list_from_the_model_is_checked_item_by_item(make_service, fa
     assert stream.answer.decision is Decision.GENERATED and stream.answer.text == "".join(pieces)
 
 
+def test_a_list_of_items_that_say_little_alone_answers_as_a_whole(make_service, fake_embedder):
+    from chatbot.types import Chunk, Passage
+
+    service = make_service(handoff_confidence=0.1)
+    heading = "Items that cannot be returned"
+    listing = Passage(Chunk("c1", "returns.md", "Returns", f"Returns > {heading}\n- Gift cards.\n- Food.", 0,
+                            heading=heading), score=1.0, confidence=0.6)  # fmt: skip
+    other = Passage(Chunk("c2", "late.md", "Returns", "Returns\nAfter 30 days we cannot accept returns any more.", 0),
+                    score=1.0, confidence=0.6)  # fmt: skip
+    question = "which items cannot be returned"
+    # The fake embedder maps texts with the same words close together: the items alone are unlike the question,
+    # the list under its heading is like it.
+    answer = service._extract(question, [listing, other])
+    assert answer == "Items that cannot be returned:\n- Gift cards.\n- Food [1]."  # the heading says what it lists
+    # A page's own footnote marks ("Gift cards [7]") are no citations: the answer cites the passage it quotes.
+    quoting = Passage(Chunk("c3", "returns.md", "Returns", f"Returns > {heading}\n- Gift cards [7].\n- Food [2].",
+                            0, heading=heading), score=1.0, confidence=0.6)  # fmt: skip
+    assert service._extract(question, [quoting, other]) == "Items that cannot be returned:\n- Gift cards.\n- Food [1]."
+
+
 def test_invented_answer_never_reaches_the_customer(make_service, fake_generator):
     service = make_service(handoff_confidence=0.1)
     fake_generator.enqueue("Refunds take 48 hours and are paid in cash. " + "More invented text. " * 30)

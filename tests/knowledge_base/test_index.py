@@ -78,3 +78,19 @@ def test_faq_questions_come_once_each_in_ingest_order():
     ]
     index = KnowledgeIndex.build(Manifest("fake", 4, 120, 30), chunks, np.eye(4, 4, dtype=np.float32))
     assert index.faq_questions == ["Can I cancel?", "Do you ship abroad?"]
+
+
+def test_keyword_search_hears_cant_as_cannot():
+    from chatbot.types import Chunk
+    from knowledge_base.index import KnowledgeIndex, Manifest
+
+    chunks = [
+        Chunk("a", "returns.md", "Returns", "Items that cannot be returned: gift cards and food.", 0),
+        Chunk(
+            "b", "returns.md", "Returns", "You can return most items. You can print a label. You can drop it off.", 1
+        ),
+        Chunk("c", "refunds.md", "Refunds", "Refunds take ten days.", 0),
+    ]
+    index = KnowledgeIndex.build(Manifest("fake", 4, 120, 30), chunks, np.eye(3, 4, dtype=np.float32))
+    assert index.search_bm25("what can't be returned?", 1)[0][0] == 0
+    assert index.search_bm25("what CAN’T be returned?", 1)[0][0] == 0  # any case, typographic apostrophe
