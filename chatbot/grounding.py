@@ -109,7 +109,8 @@ def cite(sentence: str, number: int) -> str:
 
 _MARKUP = re.compile(r"\*\*|__|`|^\s*(?:[-*+•]|\d+[.)])\s+")
 MIN_ANSWER_WORDS = 6  # shorter sentences are mostly cross-references ("See Returns.") or fragments
-MAX_LIST_WORDS = 110  # a list (steps, options) comes whole when the answer, list included, stays this short
+MAX_LIST_WORDS = 160  # a list (steps, options) comes whole when the answer, list included, stays this short
+# (Bitext: 110 cut 12 of 300 answers' lists, token F1 60.60; 160 cut none, 60.80)
 
 
 class Candidate(NamedTuple):

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from chatbot.grounding import (
+    MAX_LIST_WORDS,
     candidate_sentences,
     cite,
     extractive_answer,
@@ -90,13 +91,13 @@ def test_steps_that_begin_in_the_passage_before_are_marked():
 
 
 def test_a_list_too_long_for_an_answer_is_cut_and_says_so():
-    items = "".join(f"- option number {i} is one of the many ways to pay for an order\n" for i in range(12))
+    items = "".join(f"- option number {i} is one of the many ways to pay for an order\n" for i in range(20))
     candidates = candidate_sentences([passage(f"We accept these payment methods:\n{items}")])
-    answer = extractive_answer(candidates, np.array([0.9] + [0.1] * 12), [0.8])
+    answer = extractive_answer(candidates, np.array([0.9] + [0.1] * 20), [0.8])
     lines = answer.splitlines()
     assert lines[0] == "We accept these payment methods:" and lines[1].startswith("- option number 0 ")
     assert lines[-1] == "… [1]"  # the rest is in the cited source
-    assert len(" ".join(lines).split()) <= 110 + 2
+    assert len(" ".join(line.removeprefix("- ") for line in lines[:-1]).split()) <= MAX_LIST_WORDS  # markers aside
 
 
 def test_a_paraphrase_of_a_passage_is_supported():
