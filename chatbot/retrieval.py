@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from chatbot.types import Passage, Turn
+from chatbot.types import Chunk, Passage, Turn
+from knowledge_base.chunking import continues_a_list, with_list_start
 from knowledge_base.embedder import Embedder
 from knowledge_base.index import CURRENT, KnowledgeIndex
 
@@ -99,6 +101,23 @@ class HybridRetriever:
         fused = reciprocal_rank_fusion([[r for r, _ in dense], [r for r, _ in sparse]])[:k]
         cosines = index.vectors[[row for row, _ in fused]] @ qvec if fused else np.zeros(0)
         return [
-            Passage(chunk=index.chunks[row], score=score, confidence=float(np.clip(cos, 0.0, 1.0)))
+            Passage(
+                chunk=with_list_start_of(index, index.chunks[row]),
+                score=score,
+                confidence=float(np.clip(cos, 0.0, 1.0)),
+            )
             for (row, score), cos in zip(fused, cosines, strict=True)
         ]
+
+
+def with_list_start_of(index: KnowledgeIndex, chunk: Chunk) -> Chunk:
+    """`chunk`, or when it starts inside a numbered list (a long procedure cut by the chunk window), a copy whose
+    text begins with the list's start from the chunk before: a customer gets the steps from step 1."""
+    title, _, body = chunk.text.partition("\n")
+    if not continues_a_list(body):
+        return chunk
+    previous = index.chunk_at(chunk.source, chunk.position - 1)
+    if previous is None or previous.heading != chunk.heading:
+        return chunk
+    completed = with_list_start(previous.text.partition("\n")[2], body)
+    return chunk if completed == body else replace(chunk, text=f"{title}\n{completed}")

@@ -157,6 +157,38 @@ def _make_chunk(doc: Document, position: int, heading: str, text: str) -> Chunk:
 ARTICLE_CHUNKING = 2
 
 
+_NUMBERED_ITEM = re.compile(r"^\s*(\d+)[.)]\s+")
+
+
+def continues_a_list(body: str) -> bool:
+    """True when a passage body starts inside a numbered list that began before it: its first numbered item, on
+    one of its first two lines (the first may be the end of a line cut by the window), is not step 1."""
+    for line in body.split("\n", 2)[:2]:
+        if match := _NUMBERED_ITEM.match(line):
+            return int(match.group(1)) > 1
+    return False
+
+
+def with_list_start(previous_body: str, body: str) -> str:
+    """`body` preceded by the start of the numbered list it continues, taken from `previous_body` (the window
+    before it in the same section, which overlaps it by some words): from the list's introduction ("Follow these
+    steps:") or its step 1. `body` unchanged when `previous_body` does not hold step 1."""
+    before, after = line_words(previous_body), line_words(body)
+    plain_before, plain_after = [w.strip() for w in before], [w.strip() for w in after]
+    overlap = next((k for k in range(min(len(before), len(after)), 0, -1) if plain_before[-k:] == plain_after[:k]), 0)
+    lines = join_words(before[: len(before) - overlap] + after).split("\n")
+    # Step 1 of the list: the last "1." line of the part that only the window before holds.
+    own = len(join_words(before[: len(before) - overlap]).split("\n")) if overlap < len(before) else 0
+    first = next(
+        (i for i in range(own - 1, -1, -1) if (m := _NUMBERED_ITEM.match(lines[i])) and m.group(1) == "1"), None
+    )
+    if first is None:
+        return body
+    if first > 0 and lines[first - 1].rstrip().endswith(":"):
+        first -= 1
+    return "\n".join(lines[first:])
+
+
 def document_hash(doc: Document) -> str:
     """Content hash of a document, and of how it is chunked; an unchanged hash means its chunks and vectors can be
     reused."""

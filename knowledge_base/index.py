@@ -171,6 +171,15 @@ class KnowledgeIndex:
         every load, and a KB without a FAQ would otherwise be scanned whole each time)."""
         return list(dict.fromkeys(c.title for c in self.chunks if c.kind == "faq"))  # a long answer has several chunks
 
+    @cached_property
+    def _rows_by_place(self) -> dict[tuple[str, int], int]:
+        return {(chunk.source, chunk.position): row for row, chunk in enumerate(self.chunks)}
+
+    def chunk_at(self, source: str, position: int) -> Chunk | None:
+        """The chunk of document `source` at `position` (0 is its first), if there is one."""
+        row = self._rows_by_place.get((source, position))
+        return None if row is None else self.chunks[row]
+
     @classmethod
     def build(cls, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray) -> KnowledgeIndex:
         """Index `chunks`; `vectors` are their embeddings, one row each, L2-normalised."""

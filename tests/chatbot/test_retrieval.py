@@ -34,3 +34,21 @@ def test_a_new_snapshot_is_picked_up_without_restart(built_index, fake_embedder,
     (kb_dir / "warranty.md").write_text("# Warranty\nAll products have a two year warranty.", encoding="utf-8")
     ingest([kb_dir], embedder=fake_embedder, index_dir=built_index, progress=False)
     assert len(handle.get()) == 5
+
+
+def test_a_passage_that_starts_inside_a_long_procedure_gets_the_steps_before_it(tmp_path, fake_embedder):
+    steps = "".join(f"{i}. Do step number {i} of cancelling an order on the website\n" for i in range(1, 15))
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "cancel.md").write_text(f"# Cancel order\nTo cancel an order, follow these steps:\n{steps}",
+                                               encoding="utf-8")  # fmt: skip
+    ingest([tmp_path / "kb"], embedder=fake_embedder, index_dir=tmp_path / "index", progress=False)
+    retriever = HybridRetriever(IndexHandle(tmp_path / "index"), fake_embedder)
+    passages = retriever.retrieve("step number 14 of cancelling", [], k=2)
+    indexed = IndexHandle(tmp_path / "index").get().chunks
+    assert len(indexed) == 2 and indexed[1].text.split("\n")[1][:3] != "1. "  # the window cut the list
+    (later,) = [p for p in passages if p.chunk.position == 1]
+    body = later.chunk.text.split("\n")[1:]
+    assert body[:2] == ["To cancel an order, follow these steps:", "1. Do step number 1 of cancelling an order on "
+                        "the website"]  # fmt: skip
+    assert body[-1] == "14. Do step number 14 of cancelling an order on the website"
+    assert len(body) == 15  # every step once: the words both windows hold are not repeated

@@ -110,3 +110,19 @@ def test_the_real_embedder_counts_tokens_with_its_own_tokenizer(tiny_embedder_di
     short, longer = embedder.count_tokens(["how long do refunds take", "how long do refunds take to arrive"])
     assert short >= 5 and longer > short  # one token per known word (plus special tokens when the model adds them)
     assert embedder.max_tokens() > 0
+
+
+def test_the_start_of_a_list_comes_from_the_window_before():
+    from knowledge_base.chunking import continues_a_list, with_list_start
+
+    before = (
+        "Hello.\nTo cancel, follow these steps:\n1. Log in to your account.\n2. Open the Orders page.\n3. Pick the"
+    )
+    body = "2. Open the Orders page.\n3. Pick the order you want.\n4. Click Cancel.\nThat is all."
+    assert continues_a_list(body) and continues_a_list("the order.\n4. Click Cancel.")
+    assert not continues_a_list("1. Log in.\n2. Open Orders.") and not continues_a_list("Plain text.\nMore text.")
+    assert with_list_start(before, body) == (
+        "To cancel, follow these steps:\n1. Log in to your account.\n2. Open the Orders page.\n"
+        "3. Pick the order you want.\n4. Click Cancel.\nThat is all."
+    )
+    assert with_list_start("No list in the window before.", body) == body
