@@ -107,7 +107,7 @@ def cite(sentence: str, number: int) -> str:
     return f"{sentence} [{number}]"
 
 
-_MARKUP = re.compile(r"\*\*|__|`|^\s*(?:[-*+•]|\d+[.)])\s+")
+_EMPHASIS = re.compile(r"\*\*|__|`")
 MIN_ANSWER_WORDS = 6  # shorter sentences are mostly cross-references ("See Returns.") or fragments
 MAX_LIST_WORDS = 160  # a list (steps, options) comes whole when the answer, list included, stays this short
 # (Bitext: 110 cut 12 of 300 answers' lists, token F1 60.60; 160 cut none, 60.80)
@@ -126,7 +126,7 @@ class Candidate(NamedTuple):
 def plain_sentence(sentence: str) -> str:
     """A passage sentence without Markdown emphasis, list markers and bracketed numbers, as a customer should
     read it. A page's own footnote marks ("a DMV office [1]") would read as citations of the wrong passages."""
-    return _CITATION.sub("", _MARKUP.sub("", sentence)).strip()
+    return _CITATION.sub("", _EMPHASIS.sub("", without_list_marker(sentence))).strip()
 
 
 def without_list_marker(sentence: str) -> str:
@@ -268,38 +268,21 @@ def with_whole_lists(candidates: list[Candidate], chosen: list[int], *, max_word
 
     Steps and options are written as lists ("To cancel: 1. Log in ... 2. Open Orders ..."): one item alone
     answers nothing, and the item most like the question is rarely the first step. A chosen item, or a chosen
-    sentence ending in ":" right before a list, brings its list from the first item, as far as `max_words`
-    allows.
+    sentence that introduces a list, brings its list (`list_runs`) from the start, as far as `max_words` allows.
     """
-    places = {(c.passage, c.position): k for k, c in enumerate(candidates)}
-
-    def item_at(passage: int, position: int) -> int | None:
-        k = places.get((passage, position))
-        return k if k is not None and candidates[k].marker else None
-
     result, cut = list(chosen), False
     words = sum(len(candidates[k].text.split()) for k in chosen)
-    for k in chosen:
-        c = candidates[k]
-        first = c.position if c.marker else c.position + 1
-        if item_at(c.passage, first) is None or not (c.marker or c.text.endswith(":")):
+    for run in list_runs(candidates):
+        if not set(run) & set(chosen):
             continue
-        while item_at(c.passage, first - 1) is not None:
-            first -= 1
-        run = []
-        while (item := item_at(c.passage, first + len(run))) is not None:
-            run.append(item)
-        intro = places.get((c.passage, first - 1))
-        if intro is not None and candidates[intro].text.endswith(":"):
-            run.insert(0, intro)
-        for r in run:
-            if r in result:
+        for k in run:
+            if k in result:
                 continue
-            if words + len(candidates[r].text.split()) > max_words:
+            if words + len(candidates[k].text.split()) > max_words:
                 cut = True
                 break
-            result.append(r)
-            words += len(candidates[r].text.split())
+            result.append(k)
+            words += len(candidates[k].text.split())
     return result, cut
 
 
