@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Generator as PyGenerator
 from collections.abc import Iterator
@@ -40,7 +39,7 @@ from chatbot.prompting import (
 from chatbot.ratelimit import RateLimiter
 from chatbot.sentiment import SentimentClassifier, turned_negative
 from chatbot.storage import Store
-from chatbot.types import Answer, Decision, Passage, Turn
+from chatbot.types import Answer, Decision, Passage, Turn, cited_numbers
 from knowledge_base.embedder import Embedder
 
 logger = logging.getLogger(__name__)
@@ -389,9 +388,9 @@ class ChatService:
         # A list with nothing before it says what it lists under its heading ("Items that cannot be returned:").
         if not list_marker(text):
             return text
-        # The answer's own citation is its last; a passage may quote other numbers in brackets ("office [7]").
-        cited = int(re.findall(r"\[(\d+)\]", text)[-1])
-        heading = passages[cited - 1].chunk.heading.rsplit(" > ", 1)[-1] if cited <= len(passages) else ""
+        # An extractive answer cites the one passage it quotes (passage sentences carry no bracketed numbers).
+        cited = cited_numbers(text, len(passages))[0]
+        heading = passages[cited - 1].chunk.heading.rsplit(" > ", 1)[-1]
         return f"{heading}:\n{text}" if heading else text
 
     def _text(self, key: str) -> str:
