@@ -176,9 +176,10 @@ def with_list_start(previous_body: str, body: str) -> str:
     before, after = line_words(previous_body), line_words(body)
     plain_before, plain_after = [w.strip() for w in before], [w.strip() for w in after]
     overlap = next((k for k in range(min(len(before), len(after)), 0, -1) if plain_before[-k:] == plain_after[:k]), 0)
-    lines = join_words(before[: len(before) - overlap] + after).split("\n")
-    # Step 1 of the list: the last "1." line of the part that only the window before holds.
-    own = len(join_words(before[: len(before) - overlap]).split("\n")) if overlap < len(before) else 0
+    own_words = before[: len(before) - overlap]  # what only the window before holds
+    lines = join_words(own_words + after).split("\n")
+    # Step 1 of the list: the last "1." line among the lines that begin in `own_words`.
+    own = join_words(own_words).count("\n") + 1 if own_words else 0
     first = next(
         (i for i in range(own - 1, -1, -1) if (m := _NUMBERED_ITEM.match(lines[i])) and m.group(1) == "1"), None
     )
