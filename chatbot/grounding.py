@@ -211,25 +211,25 @@ def extractive_answer(
     """
     if not candidates:
         return ""
-    passage_scores = np.array([passage_confidences[c[0]] for c in candidates], dtype=np.float32)
+    passage_scores = np.array([passage_confidences[c.passage] for c in candidates], dtype=np.float32)
     similarities = np.asarray(similarities, dtype=np.float32)
     if wants_quantity:
-        has_number = np.array([bool(re.search(r"\d", c[2])) for c in candidates])
+        has_number = np.array([bool(re.search(r"\d", c.text)) for c in candidates])
         similarities = similarities + quantity_bonus * has_number
     scores = (1 - passage_weight) * similarities + passage_weight * passage_scores
     best = int(np.argmax(scores))
-    passage, position = candidates[best][0], candidates[best][1]
+    passage, position = candidates[best].passage, candidates[best].position
     # The sentence that names the topic is often followed by the one that answers ("If you have minimum
     # coverage, ..." -> "you won't have to pay the fee"): the passage's next sentence comes too. Then the
     # passage's other sentences that are nearly as relevant, while the answer stays short: policies often give
     # the rule in one sentence and the number in another.
     # After a list item comes the next item or the text after the list: its list, whole, is what follows it.
-    following = [k for k, c in enumerate(candidates) if c[0] == passage and c[1] == position + 1]
+    following = [k for k, c in enumerate(candidates) if c.passage == passage and c.position == position + 1]
     following = [] if candidates[best].marker else following
-    same = sorted((k for k, c in enumerate(candidates) if c[0] == passage), key=lambda k: -similarities[k])
+    same = sorted((k for k, c in enumerate(candidates) if c.passage == passage), key=lambda k: -similarities[k])
     chosen = [best]
     for k in following + same:
-        words = sum(len(candidates[c][2].split()) for c in chosen) + len(candidates[k][2].split())
+        words = sum(len(candidates[c].text.split()) for c in chosen) + len(candidates[k].text.split())
         relevant = k in following or 0 < 0.75 * similarities[best] <= similarities[k]
         if k not in chosen and relevant and words <= max_words:
             chosen.append(k)
@@ -237,10 +237,10 @@ def extractive_answer(
     # the topic that the sentences after it answer, and only repeats the customer's question. Left out when
     # something else is said. A question to the reader ("could you give us your order number?") is part of the
     # answer and stays.
-    statements = [k for k in chosen if not is_heading_question(candidates[k][2])]
+    statements = [k for k in chosen if not is_heading_question(candidates[k].text)]
     chosen = statements or chosen
     chosen, cut = with_whole_lists(candidates, chosen, max_words=max(max_words, MAX_LIST_WORDS))
-    text = compose(candidates[k] for k in sorted(chosen, key=lambda k: candidates[k][1]))
+    text = compose(candidates[k] for k in sorted(chosen, key=lambda k: candidates[k].position))
     return cite(text + "\n…" if cut else text, passage + 1)  # "…": the source has more
 
 
