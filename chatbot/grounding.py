@@ -149,9 +149,9 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
     Sentences under `MIN_ANSWER_WORDS` words are left out (unless nothing else is left), except list items and
     the sentences that introduce a list ("Before you do:"): a list is answered whole (see `extractive_answer`).
     """
-    every = []
+    every: list[Candidate] = []
     for i, passage in enumerate(passages):
-        sentences = []
+        sentences: list[tuple[str, str, bool]] = []  # (text, list marker, continues an item)
         for line in line_sentences(passage_body(passage)):
             marker = list_marker(line[0])
             sentences.extend((plain_sentence(s), marker, n > 0 and bool(marker)) for n, s in enumerate(line))

@@ -243,7 +243,7 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
         parent = item.parent
         if parent is not None and parent.name == "ol":
             siblings = parent.find_all("li", recursive=False)
-            start = int(parent["start"]) if str(parent.get("start", "")).isdigit() else 1
+            start = int(str(parent["start"])) if str(parent.get("start", "")).isdigit() else 1
             item.insert_before(f"\n{start + siblings.index(item)}. ")
         else:
             item.insert_before("\n- ")
