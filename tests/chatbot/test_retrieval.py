@@ -1,4 +1,14 @@
-from chatbot.retrieval import HybridRetriever, IndexHandle, build_query, reciprocal_rank_fusion
+import numpy as np
+import pytest
+
+from chatbot.retrieval import (
+    QUESTION_CONFIDENCE_WEIGHT,
+    HybridRetriever,
+    IndexHandle,
+    build_query,
+    query_vector,
+    reciprocal_rank_fusion,
+)
 from chatbot.types import Turn
 from knowledge_base.ingest import ingest
 
@@ -6,6 +16,25 @@ from knowledge_base.ingest import ingest
 def test_rrf_rewards_agreement():
     fused = reciprocal_rank_fusion([[1, 2, 3], [3, 1, 9]])
     assert [row for row, _ in fused] == [1, 3, 2, 9]
+
+
+def test_rrf_weights_scale_each_ranking():
+    fused = reciprocal_rank_fusion([[1, 2], [2, 1]], weights=[1.0, 0.5])
+    assert [row for row, _ in fused] == [1, 2]
+    assert fused[0][1] == pytest.approx(1 / 61 + 0.5 / 62)
+
+
+def test_rrf_refuses_a_weight_count_that_does_not_match():
+    with pytest.raises(ValueError, match="got 1 weights for 2 rankings"):
+        reciprocal_rank_fusion([[1], [2]], weights=[1.0])
+
+
+def test_query_vector_leans_to_the_question_however_long_the_history():
+    question, earlier = np.array([1.0, 0.0, 0.0]), np.array([[0.0, 1.0, 0.0], [0.0, 0.6, 0.8]])
+    assert query_vector(question, earlier[:0]) is question  # no history: the question's own vector
+    combined = query_vector(question, earlier)
+    assert np.linalg.norm(combined) == pytest.approx(1.0)
+    assert combined @ question > combined @ earlier[0] > 0 and combined @ earlier[1] > 0
 
 
 def test_query_puts_the_question_first_then_recent_customer_turns():
@@ -26,6 +55,34 @@ def test_follow_up_uses_the_conversation(built_index, fake_embedder):
     retriever = HybridRetriever(IndexHandle(built_index), fake_embedder)
     history = [Turn("user", "I want my refund on my credit card")]
     assert retriever.retrieve("how long does that take", history, k=1)[0].chunk.source == "kb/refunds.md"
+
+
+def test_a_new_question_after_another_topic_finds_its_own_passage(built_index, fake_embedder):
+    retriever = HybridRetriever(IndexHandle(built_index), fake_embedder)
+    history = [
+        Turn("user", "I sent my return back last week and I am still waiting for the refund of my credit card, "
+                     "when do refunds reach credit cards and do refunds go back to the original payment method"),
+        Turn("assistant", "Refunds reach credit cards within 5 to 10 business days."),
+    ]  # fmt: skip
+    passages = retriever.retrieve("when does express delivery arrive", history, k=1)
+    assert passages[0].chunk.source == "kb/shipping.md"
+
+
+def test_with_history_confidence_blends_the_question_alone_and_in_context(built_index, fake_embedder):
+    retriever = HybridRetriever(IndexHandle(built_index), fake_embedder)
+    history = [Turn("user", "I want my refund on my credit card")]
+    (passage,) = retriever.retrieve("is the weather nice today", history, k=1)
+    index = IndexHandle(built_index).get()
+    (row,) = [i for i, c in enumerate(index.chunks) if c == passage.chunk]
+    alone, in_context = (
+        fake_embedder.embed(
+            ["is the weather nice today", "is the weather nice today\nI want my refund on my credit card"]
+        )
+        @ index.vectors[row]
+    )
+    blend = QUESTION_CONFIDENCE_WEIGHT * alone + (1 - QUESTION_CONFIDENCE_WEIGHT) * in_context
+    assert passage.confidence == pytest.approx(max(blend, 0.0), abs=1e-6)
+    assert passage.confidence < in_context  # the off-topic question borrows less from the conversation
 
 
 def test_a_new_snapshot_is_picked_up_without_restart(built_index, fake_embedder, kb_dir):
