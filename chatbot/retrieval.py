@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -17,25 +18,37 @@ from knowledge_base.index import CURRENT, KnowledgeIndex
 logger = logging.getLogger(__name__)
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009): 1 / (60 + rank)
-# How much the earlier customer messages count against the question, in the dense query (HISTORY_WEIGHT, times
-# their unit-length sum) and in the fusion (the question alone's BM25 ranking counts QUESTION_BM25_WEIGHT beside
-# the question-with-history ranking's 1). Measured on doc2dial follow-ups and on questions that change the topic
-# (benchmarks/RESULTS.md, twelfth session): a query that simply appended the history found the right passage first
-# for 41% of Bitext questions asked after another topic (73% without history), these weights for 61%; on doc2dial,
-# whose follow-ups never change the topic, recall@1 went from 0.456 to 0.480 and recall@10 from 0.884 to 0.856.
+# How much the earlier customer messages count against a question that does not point back to them, in the dense
+# query (HISTORY_WEIGHT, times their unit-length sum) and in the fusion (the question alone's BM25 ranking counts
+# QUESTION_BM25_WEIGHT beside the question-with-history ranking's 1). Measured on doc2dial follow-ups and on
+# questions that change the topic (benchmarks/RESULTS.md, twelfth session): a query that simply appended the history
+# found the right passage first for 41% of Bitext questions asked after another topic (73% without history); now
+# 60%. On doc2dial, whose follow-ups never change the topic, recall@1 went from 0.456 to 0.466.
 HISTORY_WEIGHT = 0.7
 QUESTION_BM25_WEIGHT = 0.5
-# A passage's confidence with history: 0.2 x its cosine with the question alone + 0.8 x its cosine with the
-# question and the earlier messages as one text. With the second alone, CLINC150 requests put after a doc2dial
-# conversation were handed over 61% of the time (95% without the conversation); with 0.2 79%, while doc2dial's
-# answerable questions handed over went from 5.2% to 6.8% (0.3: 85% and 9.4%, too near the 10% allowed; see
-# benchmarks/RESULTS.md, twelfth session).
+# A passage's confidence then: 0.2 x its cosine with the question alone + 0.8 x its cosine with the question and the
+# earlier messages as one text. With the second alone, CLINC150 requests put after a doc2dial conversation were
+# handed over 59% of the time (95% without the conversation); now 75%, while doc2dial's answerable questions handed
+# over went from 3.2% to 6.2% (with 0.3, measured before questions that point back had their own path: 85% and
+# 9.4%, too near the 10% allowed).
 QUESTION_CONFIDENCE_WEIGHT = 0.2
 
 
 def earlier_messages(history: list[Turn], turns: int) -> list[str]:
     """Up to `turns` earlier customer messages, newest first (the most likely antecedent of a follow-up)."""
     return [t.content for t in reversed(history) if t.role == "user"][:turns]
+
+
+_POINTING_BACK = re.compile(r"\b(?:it|its|that|this|these|those|they|them|their)\b", re.I)
+
+
+def points_back(question: str) -> bool:
+    """True when the question refers to something said before ("how long does that take?", "is it free?").
+
+    English pronouns only: in other languages every follow-up takes the path of a question that stands alone,
+    with the conversation as context.
+    """
+    return bool(_POINTING_BACK.search(question))
 
 
 def build_query(question: str, history: list[Turn], turns: int) -> str:
@@ -140,6 +153,11 @@ class HybridRetriever:
             return self._passages(index, reciprocal_rank_fusion(rankings)[:k], qvec, qvec)
         with_history = build_query(question, history, self.history_turns)
         vectors = self.embedder.embed([question, with_history, *earlier])
+        if points_back(question):
+            # "Which countries is that available in?" names its subject only through the conversation: searched
+            # as one text with it, and as sure as that text is.
+            rankings = [self._dense(index, vectors[1]), self._bm25(index, with_history)]
+            return self._passages(index, reciprocal_rank_fusion(rankings)[:k], vectors[1], vectors[1])
         qvec = query_vector(vectors[0], vectors[2:])
         rankings = [self._dense(index, qvec), self._bm25(index, question), self._bm25(index, with_history)]
         fused = reciprocal_rank_fusion(rankings, weights=[1.0, QUESTION_BM25_WEIGHT, 1.0])[:k]

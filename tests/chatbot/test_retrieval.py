@@ -6,6 +6,7 @@ from chatbot.retrieval import (
     HybridRetriever,
     IndexHandle,
     build_query,
+    points_back,
     query_vector,
     reciprocal_rank_fusion,
 )
@@ -35,6 +36,11 @@ def test_query_vector_leans_to_the_question_however_long_the_history():
     combined = query_vector(question, earlier)
     assert np.linalg.norm(combined) == pytest.approx(1.0)
     assert combined @ question > combined @ earlier[0] > 0 and combined @ earlier[1] > 0
+
+
+def test_a_question_that_points_back_is_told_from_one_that_stands_alone():
+    assert points_back("Which countries is that available in?") and points_back("Is it free?")
+    assert not points_back("When does express delivery arrive?") and not points_back("Do you ship to Italy")
 
 
 def test_query_puts_the_question_first_then_recent_customer_turns():
