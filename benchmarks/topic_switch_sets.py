@@ -9,11 +9,13 @@ leans on the history; customers in a chat widget change it all the time. This wr
 - doc2dial_switch.jsonl: the 350 doc2dial questions that open a dialogue (self-contained), after the last two turns
   of a dialogue about another document;
 - clinc_history.jsonl: the CLINC150 requests of doc2dial_sets.py (not answerable), after the last two turns of a
-  doc2dial dialogue.
+  doc2dial dialogue;
+- doc2dial_prefixed.jsonl: the doc2dial follow-ups of doc2dial_sets.py that have a history, with the last two turns
+  of another dialogue before their own (a follow-up in a conversation that changed topic earlier).
 
 Run (after bitext_sets.py --out /tmp/bx and doc2dial_sets.py --out /tmp/d2d):
     .venv/bin/python benchmarks/topic_switch_sets.py --bitext /tmp/bx/bitext.jsonl --clinc /tmp/d2d/clinc.jsonl \
-        --out /tmp/switch
+        --doc2dial /tmp/d2d/doc2dial.jsonl --out /tmp/switch
     chatbot --home /tmp/bxhome eval answers --questions /tmp/switch/bitext_switch.jsonl --no-generate --out a.jsonl
     chatbot --home /tmp/d2dhome eval answers --questions /tmp/switch/doc2dial_switch.jsonl --no-generate --out b.jsonl
     chatbot --home /tmp/d2dhome eval answers --questions /tmp/switch/clinc_history.jsonl --no-generate --out c.jsonl
@@ -86,10 +88,23 @@ def clinc_history(requests: list[dict], rng: random.Random) -> list[dict]:
     return out
 
 
+def doc2dial_prefixed(follow_ups: list[dict], rng: random.Random) -> list[dict]:
+    rows = read_jsonl(DATA / "doc2dial_dev" / "questions.jsonl")
+    dialogues = [r for r in rows if len(r["question"].split("\t")) >= 3]
+    out = []
+    for q in follow_ups:
+        if not q.get("history"):
+            continue
+        _, before = parse_history(rng.choice(dialogues)["question"])
+        out.append({**q, "history": before[-2:] + q["history"]})
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bitext", type=Path, required=True, help="bitext.jsonl from bitext_sets.py")
     parser.add_argument("--clinc", type=Path, required=True, help="clinc.jsonl from doc2dial_sets.py")
+    parser.add_argument("--doc2dial", type=Path, required=True, help="doc2dial.jsonl from doc2dial_sets.py")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -97,6 +112,7 @@ def main() -> None:
         "bitext_switch.jsonl": bitext_switch(read_jsonl(args.bitext), random.Random(5)),
         "doc2dial_switch.jsonl": doc2dial_switch(random.Random(3)),
         "clinc_history.jsonl": clinc_history(read_jsonl(args.clinc), random.Random(4)),
+        "doc2dial_prefixed.jsonl": doc2dial_prefixed(read_jsonl(args.doc2dial), random.Random(6)),
     }
     for name, rows in sets.items():
         write_jsonl(args.out / name, rows)
