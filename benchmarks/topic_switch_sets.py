@@ -61,10 +61,15 @@ def bitext_switch(questions: list[dict], rng: random.Random) -> list[dict]:
     return out
 
 
-def doc2dial_switch(rng: random.Random) -> list[dict]:
+def doc2dial_turns() -> tuple[list[dict], list[dict]]:
+    """doc2dial's grounded user turns that open a dialogue, and those at least one exchange into one."""
     rows = read_jsonl(DATA / "doc2dial_dev" / "questions.jsonl")
     openers = [r for r in rows if len(r["question"].split("\t")) == 1]
-    dialogues = [r for r in rows if len(r["question"].split("\t")) >= 3]
+    return openers, [r for r in rows if len(r["question"].split("\t")) >= 3]
+
+
+def doc2dial_switch(rng: random.Random) -> list[dict]:
+    openers, dialogues = doc2dial_turns()
     out = []
     for i, row in enumerate(openers):
         question, _ = parse_history(row["question"])
@@ -76,8 +81,7 @@ def doc2dial_switch(rng: random.Random) -> list[dict]:
 
 
 def clinc_history(requests: list[dict], rng: random.Random) -> list[dict]:
-    rows = read_jsonl(DATA / "doc2dial_dev" / "questions.jsonl")
-    dialogues = [r for r in rows if len(r["question"].split("\t")) >= 3]
+    _, dialogues = doc2dial_turns()
     out = []
     for request in requests:
         other = rng.choice(dialogues)
@@ -89,8 +93,7 @@ def clinc_history(requests: list[dict], rng: random.Random) -> list[dict]:
 
 
 def doc2dial_prefixed(follow_ups: list[dict], rng: random.Random) -> list[dict]:
-    rows = read_jsonl(DATA / "doc2dial_dev" / "questions.jsonl")
-    dialogues = [r for r in rows if len(r["question"].split("\t")) >= 3]
+    _, dialogues = doc2dial_turns()
     out = []
     for q in follow_ups:
         if not q.get("history"):
