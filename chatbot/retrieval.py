@@ -152,12 +152,13 @@ class HybridRetriever:
             rankings = [self._dense(index, qvec), self._bm25(index, question)]
             return self._passages(index, reciprocal_rank_fusion(rankings)[:k], qvec, qvec)
         with_history = build_query(question, history, self.history_turns)
-        vectors = self.embedder.embed([question, with_history, *earlier])
         if points_back(question):
             # "Which countries is that available in?" names its subject only through the conversation: searched
             # as one text with it, and as sure as that text is.
-            rankings = [self._dense(index, vectors[1]), self._bm25(index, with_history)]
-            return self._passages(index, reciprocal_rank_fusion(rankings)[:k], vectors[1], vectors[1])
+            qvec = self.embedder.embed([with_history])[0]
+            rankings = [self._dense(index, qvec), self._bm25(index, with_history)]
+            return self._passages(index, reciprocal_rank_fusion(rankings)[:k], qvec, qvec)
+        vectors = self.embedder.embed([question, with_history, *earlier])
         qvec = query_vector(vectors[0], vectors[2:])
         rankings = [self._dense(index, qvec), self._bm25(index, question), self._bm25(index, with_history)]
         fused = reciprocal_rank_fusion(rankings, weights=[1.0, QUESTION_BM25_WEIGHT, 1.0])[:k]
