@@ -177,10 +177,10 @@ class HybridRetriever:
         """`fused` rows as passages. Their confidence is the cosine with the question in its context, blended with
         the cosine with the question alone (QUESTION_CONFIDENCE_WEIGHT): an off-topic request after a conversation
         about the knowledge base borrows less evidence from that conversation. Without history both are the same."""
-        rows = [row for row, _ in fused]
-        alone = index.vectors[rows] @ question if rows else np.zeros(0)
-        in_context = index.vectors[rows] @ with_history if rows else np.zeros(0)
-        blended = QUESTION_CONFIDENCE_WEIGHT * alone + (1.0 - QUESTION_CONFIDENCE_WEIGHT) * in_context
+        vectors = index.vectors[[row for row, _ in fused]]  # (0, dim) when nothing was found
+        blended = QUESTION_CONFIDENCE_WEIGHT * (vectors @ question) + (1.0 - QUESTION_CONFIDENCE_WEIGHT) * (
+            vectors @ with_history
+        )
         return [
             Passage(
                 chunk=with_list_start_of(index, index.chunks[row]),
