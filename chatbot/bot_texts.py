@@ -7,8 +7,9 @@ message, on every replica. Only the texts an operator changed are stored: the ot
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chatbot.errors import InputError
 from chatbot.guard import remove_control_characters
@@ -20,6 +21,7 @@ class TextSpec:
 
     default: str
     help: str
+    placeholders: frozenset[str] = field(default_factory=frozenset)  # {names} filled in when the text is shown
 
 
 SPECS: dict[str, TextSpec] = {
@@ -50,6 +52,12 @@ SPECS: dict[str, TextSpec] = {
     "slow_down": TextSpec(
         "You are sending messages faster than I can answer. Please wait a moment, then send it again.",
         "notice when a customer sends more messages than the rate limit allows (the message stays in the box)",
+    ),
+    "too_long": TextSpec(
+        "Your message is {length} characters long. Please shorten it to {limit} characters or fewer.",
+        "notice when a customer's message is longer than allowed ({length} and {limit} are filled in; the message "
+        "stays in the box)",
+        frozenset({"length", "limit"}),
     ),
     "handoff": TextSpec(
         "I'm not sure I can answer that correctly, so I'm passing your conversation to a member of our support "
@@ -118,7 +126,28 @@ def check_text(key: str, text: str) -> str:
         raise InputError(f"the text for {key!r} is empty; to go back to the default, reset it instead")
     if len(text) > MAX_TEXT_CHARS:
         raise InputError(f"the text for {key!r} is {len(text)} characters long; the limit is {MAX_TEXT_CHARS}")
+    check_placeholders(key, text)
     return text
+
+
+def check_placeholders(key: str, text: str) -> None:
+    """`InputError` unless every `{name}` in `text` is one that `key` fills in. Texts that fill nothing in are shown
+    as written, braces and all."""
+    allowed = SPECS[key].placeholders
+    if not allowed:
+        return
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError as err:  # a lone "{" or "}"
+        raise InputError(
+            f"the text for {key!r} has a brace that opens or closes nothing ({err}); write {{{{ or }}}} for a brace"
+        ) from err
+    unknown = names - allowed
+    if unknown:
+        raise InputError(
+            f"the text for {key!r} uses {', '.join(sorted('{' + n + '}' for n in unknown))}; "
+            f"it can use {', '.join(sorted('{' + n + '}' for n in allowed))}"
+        )
 
 
 @dataclass(frozen=True)
@@ -141,6 +170,14 @@ class BotTexts:
 
     def __getitem__(self, key: str) -> str:
         return self.stored[key] if key in self.stored else SPECS[key].default
+
+    def filled(self, key: str, **values: object) -> str:
+        """The text of `key` with its placeholders filled in (`too_long`: `length=`, `limit=`). Stored texts were
+        checked when set (`check_placeholders`); one that still cannot be filled in gives way to the default."""
+        try:
+            return self[key].format(**values)
+        except (KeyError, IndexError, ValueError):
+            return SPECS[key].default.format(**values)
 
     def is_default(self, key: str) -> bool:
         """True when the operator has not reworded `key`."""

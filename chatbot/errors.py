@@ -21,6 +21,16 @@ class RateLimitedError(InputError):
         self.retry_after_s = retry_after_s
 
 
+class TooLongError(InputError):
+    """A text is longer than allowed; `length` and `limit` are in characters (the chat page tells the customer in the
+    operator's words, `chatbot.bot_texts`)."""
+
+    def __init__(self, message: str, *, length: int, limit: int) -> None:
+        super().__init__(message)
+        self.length = length
+        self.limit = limit
+
+
 class IndexNotBuiltError(ChatbotError):
     """The knowledge base has no index yet, or the index on disk does not match the settings."""
 

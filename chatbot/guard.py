@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from chatbot.errors import InputError
+from chatbot.errors import InputError, TooLongError
 from chatbot.privacy import mask_card_numbers
 
 _PAGE_BREAKS = re.compile("[\x0b\x0c]")  # vertical tab, form feed (PDF text has them between pages)
@@ -34,7 +34,8 @@ def checked_text(text: object, max_chars: int, *, what: str = "message") -> str:
         what (`str`, *optional*, defaults to `"message"`): how the error names the text ("the reply is empty").
 
     Raises:
-        InputError: not a string, empty once cleaned, or longer than `max_chars` (the message names which).
+        InputError: not a string, or empty once cleaned (the message names which).
+        TooLongError: longer than `max_chars`.
     """
     if not isinstance(text, str):
         raise InputError(f"a {what} must be text, got {type(text).__name__}")
@@ -42,5 +43,8 @@ def checked_text(text: object, max_chars: int, *, what: str = "message") -> str:
     if not cleaned:
         raise InputError(f"the {what} is empty")
     if len(cleaned) > max_chars:
-        raise InputError(f"the {what} is {len(cleaned)} characters long; the limit is {max_chars}")
+        length = len(cleaned)
+        raise TooLongError(
+            f"the {what} is {length} characters long; the limit is {max_chars}", length=length, limit=max_chars
+        )
     return mask_card_numbers(cleaned)

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import gradio as gr
 
 from chatbot.bot_texts import DEFAULT_TEXTS
-from chatbot.errors import InputError, RateLimitedError, StoreError
+from chatbot.errors import InputError, RateLimitedError, StoreError, TooLongError
 from chatbot.service import ChatService
 from chatbot.types import BOT_REPLIES, Answer, Decision, cited_numbers
 
@@ -107,6 +107,10 @@ def respond(
         stream = service.reply(conversation_id or None, message, asks_for_person=asks_for_person, client=client)
     except RateLimitedError:
         gr.Warning(service.texts()["slow_down"])
+        yield messages[:-1], conversation_id, message, seen
+        return
+    except TooLongError as err:
+        gr.Warning(service.texts().filled("too_long", length=err.length, limit=err.limit))
         yield messages[:-1], conversation_id, message, seen
         return
     except InputError as err:

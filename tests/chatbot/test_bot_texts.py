@@ -17,6 +17,9 @@ def test_an_unknown_text_is_refused_by_name_with_the_known_ones():
         ("examples", "\n".join(f"question {i}?" for i in range(MAX_EXAMPLES + 1)), f"{MAX_EXAMPLES + 1} example"),
         ("examples", "How?\n" + "why " * 60, "at most 200"),
         ("thanks", 42, "must be text, got int"),
+        ("too_long", "Máximo {limite} caracteres.", r"uses \{limite\}; it can use \{length\}, \{limit\}"),
+        ("too_long", "Máximo {limit} caracteres }", "brace that opens or closes nothing"),
+        ("too_long", "Máximo {} caracteres.", r"uses \{\}"),
     ],
 )
 def test_bad_wording_is_refused_with_what_is_wrong(key, text, error):
@@ -38,3 +41,12 @@ def test_stored_wording_goes_over_the_defaults_and_forgotten_keys_are_ignored():
     assert texts["greeting"] == SPECS["greeting"].default and texts.is_default("greeting")
     assert texts.examples() == ["A?", "B?"] and DEFAULT_TEXTS.examples() == []
     assert "retired_key" not in texts.stored
+
+
+def test_a_text_with_placeholders_is_filled_in_and_other_texts_keep_their_braces():
+    texts = BotTexts.from_stored({"too_long": check_text("too_long", "Máximo {limit} caracteres ({length}).")})
+    assert texts.filled("too_long", length=2500, limit=2000) == "Máximo 2000 caracteres (2500)."
+    assert "2500 characters long" in DEFAULT_TEXTS.filled("too_long", length=2500, limit=2000)
+    assert check_text("greeting", "Hola {nombre}") == "Hola {nombre}"  # shown as written
+    # Stored before it could be checked (or by hand in the database): the default is shown instead of an error.
+    assert BotTexts.from_stored({"too_long": "{oops}"}).filled("too_long", length=3, limit=2).startswith("Your")

@@ -1,6 +1,6 @@
 import pytest
 
-from chatbot.errors import InputError
+from chatbot.errors import InputError, TooLongError
 from chatbot.guard import checked_text
 
 
@@ -32,3 +32,9 @@ def test_card_numbers_are_masked():
 def test_refusals_name_what_is_wrong(text, what, error):
     with pytest.raises(InputError, match=error):
         checked_text(text, 10, what=what)
+
+
+def test_a_text_too_long_says_by_how_much():
+    with pytest.raises(TooLongError) as caught:
+        checked_text("x" * 12, 10)
+    assert (caught.value.length, caught.value.limit) == (12, 10)

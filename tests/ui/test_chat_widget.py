@@ -70,6 +70,16 @@ def test_refused_message_keeps_the_text_and_stores_nothing(chat_service, monkeyp
     assert chat_service.store.messages(cid) == []
 
 
+def test_a_message_too_long_gets_the_operators_notice(chat_service, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(gr, "Warning", warnings.append)
+    chat_service.store.set_bot_text("too_long", "Mensaje de {length} caracteres; máximo {limit}.", user="omar")
+    limit = chat_service.settings.max_question_chars
+    messages, _, box, _ = list(respond(chat_service, "x" * (limit + 1), [], "", 0))[-1]
+    assert warnings == [f"Mensaje de {limit + 1} caracteres; máximo {limit}."]
+    assert messages == [] and box == "x" * (limit + 1)
+
+
 def test_too_many_messages_get_the_operators_notice_and_keep_the_text(make_service, monkeypatch):
     warnings = []
     monkeypatch.setattr(gr, "Warning", warnings.append)
