@@ -74,8 +74,8 @@ def _echo_ingest(settings: Settings, report: IngestReport) -> None:
 @click.pass_obj
 @handle_errors
 def kb_ingest(settings: Settings, paths: tuple[Path, ...], demo: bool, rebuild: bool) -> None:
-    """Add or update documents: Markdown, text, FAQ files (CSV/JSONL with question and answer columns) and JSONL
-    documents (one {"id", "title", "text"} per line).
+    """Add or update documents: Markdown, text, saved web pages (HTML), PDF and Word (.docx) documents, FAQ files
+    (CSV/JSONL with question and answer columns) and JSONL documents (one {"id", "title", "text"} per line).
 
     Folders are read recursively. Unchanged documents are not embedded again; documents deleted from an
     ingested folder are removed from the index.

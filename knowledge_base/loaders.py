@@ -6,6 +6,7 @@ import csv
 import json
 import logging
 import re
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 FAQ_SUFFIXES = {".csv", ".jsonl"}
 HTML_SUFFIXES = {".html", ".htm"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | FAQ_SUFFIXES | HTML_SUFFIXES | {".pdf"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | FAQ_SUFFIXES | HTML_SUFFIXES | {".pdf", ".docx"}
 # Page furniture that is not content: menus, banners, cookie notices, scripts.
 HTML_NOISE = ["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg"]
 # Furniture inside the main content, by the class or id help-center themes give it ("related-articles",
@@ -154,6 +155,8 @@ def load_file(path: Path, source: str) -> list[Document]:
         ]
     if suffix == ".pdf":
         return [pdf_document(path, source)]
+    if suffix == ".docx":
+        return [docx_document(path, source)]
     if suffix == ".csv":
         with path.open(encoding="utf-8", newline="") as fh:
             return faq_documents(list(csv.DictReader(fh)), source)
@@ -277,6 +280,108 @@ def pdf_document(path: Path, source: str) -> Document:
         raise ValueError("the PDF has no text layer (scanned pages need OCR first)")
     title = str(reader.metadata.get("/Title") or "").strip() if reader.metadata else ""
     return Document(source=source, title=title or markdown_title(text, default=path.stem), text=text)
+
+
+def docx_document(path: Path, source: str) -> Document:
+    """A Word document as Markdown: its headings as `#` lines (so chunks keep them), its lists as `- ` and `1. `
+    items, each table row as "header: cell; header: cell" (a row read alone still says what its cells are), and
+    its title from the document's properties, else its first heading. Old `.doc` files must be saved as `.docx`."""
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+    from docx.table import Table
+
+    try:
+        document = docx.Document(str(path))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError) as err:
+        raise ValueError(f"not a readable Word document (.docx): {err}") from err
+    styles = [_style_name(p) for p in document.paragraphs]
+    shift = 1 if "Title" in styles else 0  # under a Title paragraph, "Heading 1" is a section
+    lines: list[str] = []
+    numbers: dict[int, int] = {}  # list level -> the last number given at that level
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            numbers.clear()
+            lines.extend(["", *_table_lines(block), ""])
+            continue
+        text = " ".join(block.text.split())
+        if not text:
+            continue
+        style = _style_name(block)
+        kind, level = _list_item(block, style)
+        if kind:
+            if not numbers and len(lines) > 1 and lines[-1] == "" and not lines[-2].startswith("#"):
+                lines.pop()  # the paragraph that introduces the list ("To return an item:") stays with it
+            numbers = {lvl: n for lvl, n in numbers.items() if lvl <= level}
+            numbers[level] = numbers.get(level, 0) + 1
+            marker = f"{numbers[level]}." if kind == "number" else "-"
+            lines.append(f"{'  ' * level}{marker} {text}")
+            continue
+        if numbers:
+            lines.append("")  # the list ends
+        numbers.clear()
+        if style == "Title":
+            lines.extend(["", f"# {text}", ""])
+        elif style.startswith("Heading ") and style[8:].isdigit():
+            lines.extend(["", f"{'#' * min(int(style[8:]) + shift, 6)} {text}", ""])
+        else:
+            lines.extend([text, ""])
+    body = "\n".join(lines)
+    body = "\n\n".join(part.strip() for part in re.split(r"\n{2,}", body) if part.strip())
+    if not body:
+        raise ValueError("the Word document has no text")
+    title = (document.core_properties.title or "").strip()
+    return Document(source=source, title=title or markdown_title(body, default=path.stem), text=body)
+
+
+def _style_name(paragraph: Any) -> str:
+    style = paragraph.style
+    return str(style.name or "") if style is not None else ""
+
+
+def _list_item(paragraph: Any, style: str) -> tuple[str, int]:
+    """("number" | "bullet", level) for a list item, ("", 0) for other paragraphs. Word marks a list item by its
+    style ("List Number 2") or by numbering on the paragraph itself, whose format is in the numbering part."""
+    if style.startswith(("List Number", "List Bullet")):
+        level = int(style[-1]) - 1 if style[-1].isdigit() else 0
+        return ("number" if style.startswith("List Number") else "bullet"), level
+    properties = paragraph._p.pPr
+    numbering = properties.numPr if properties is not None else None
+    if numbering is None or numbering.numId is None or numbering.numId.val == 0:  # numId 0: numbering removed
+        return "", 0
+    level = numbering.ilvl.val if numbering.ilvl is not None else 0
+    try:
+        definitions = paragraph.part.numbering_part.element
+    except (KeyError, NotImplementedError):
+        return "bullet", level
+    abstract = definitions.xpath(f'w:num[@w:numId="{numbering.numId.val}"]/w:abstractNumId/@w:val')
+    formats = definitions.xpath(
+        f'w:abstractNum[@w:abstractNumId="{abstract[0]}"]/w:lvl[@w:ilvl="{level}"]/w:numFmt/@w:val'
+    ) if abstract else []  # fmt: skip
+    return ("bullet" if not formats or formats[0] in ("bullet", "none") else "number"), level
+
+
+def _table_lines(table: Any) -> list[str]:
+    """One line per row of a Word table: "header: cell; header: cell" under a header row, else the cells."""
+    rows = [[" ".join(cell.text.split()) for cell in _distinct_cells(row)] for row in table.rows]
+    rows = [row for row in rows if any(row)]
+    if len(rows) < 2 or len(rows[0]) < 2:
+        return ["; ".join(cell for cell in row if cell) for row in rows]
+    header, *body = rows
+    return [
+        "; ".join(f"{name}: {cell}" if name else cell for name, cell in zip(header, row, strict=False) if cell)
+        for row in body
+    ]
+
+
+def _distinct_cells(row: Any) -> list[Any]:
+    """The row's cells, a merged cell once (Word repeats it for every column it spans)."""
+    seen: set[int] = set()
+    cells = []
+    for cell in row.cells:
+        if id(cell._tc) not in seen:
+            seen.add(id(cell._tc))
+            cells.append(cell)
+    return cells
 
 
 def markdown_title(text: str, *, default: str) -> str:

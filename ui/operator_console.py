@@ -28,7 +28,7 @@ from knowledge_base.embedder import Embedder
 from knowledge_base.index import KnowledgeIndex
 from ui.review_console import require_user
 
-KB_TYPES = [".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".csv", ".jsonl"]
+KB_TYPES = [".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx", ".csv", ".jsonl"]
 TRANSCRIPT_TYPES = [".csv", ".tsv", ".jsonl", ".parquet"]
 MAX_UPLOAD_BYTES = 20 * 2**20
 # Gradio shows a progress bar for a handler with a gr.Progress default; track_tqdm mirrors the ingest's bars.

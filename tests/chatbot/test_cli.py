@@ -67,11 +67,12 @@ def test_home_option_overrides_the_environment(tiny_env, kb_dir, tmp_path):
 
 
 def test_ingest_reports_bad_files_and_needs_a_path(tiny_env, kb_dir):
-    (kb_dir / "notes.docx").write_bytes(b"PK")
+    (kb_dir / "notes.pages").write_bytes(b"PK")
+    (kb_dir / "broken.docx").write_bytes(b"PK")
     result = CliRunner().invoke(cli, ["kb", "ingest", str(kb_dir)])
-    assert (
-        result.exit_code == 0 and "skipped kb/notes.docx: ValueError: unsupported file type '.docx'" in result.output
-    )
+    assert result.exit_code == 0
+    assert "skipped kb/notes.pages: ValueError: unsupported file type '.pages'" in result.output
+    assert "skipped kb/broken.docx: ValueError: not a readable Word document (.docx)" in result.output
     result = CliRunner().invoke(cli, ["kb", "ingest"])
     assert result.exit_code == 2 and "give at least one file or folder" in result.output
 

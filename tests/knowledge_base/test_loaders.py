@@ -2,7 +2,9 @@ import pytest
 
 from chatbot.errors import InputError
 from knowledge_base import DEMO_KB_DIR
+from knowledge_base.chunking import chunk_document
 from knowledge_base.loaders import load_paths
+from tests.docx_files import write_numbered_by_hand_docx, write_shipping_docx
 from tests.pdfs import write_pdf
 
 
@@ -87,6 +89,30 @@ def test_pdf_text_layer_and_broken_pdf(tmp_path):
     (doc,) = result.documents
     assert doc.title == "Warranty" and "Warranty lasts two years." in doc.text
     assert f"{tmp_path.name}/broken.pdf" in result.failures
+
+
+def test_word_documents_keep_headings_lists_and_tables(tmp_path):
+    write_shipping_docx(tmp_path / "shipping.docx")
+    (doc,) = load_paths([tmp_path / "shipping.docx"]).documents
+    assert doc.source == "shipping.docx" and doc.title == "Shipping and delivery"
+    assert doc.text == (
+        "# Shipping and delivery\n\n## Delivery times\n\nTo get your order tomorrow:\n1. Order before 2 pm.\n"
+        "2. Choose Express at checkout.\n\nWe e-mail the tracking link.\n\n"
+        "Option: Standard; Time: 3-5 business days; Price: 4.95 euros\nOption: Express; Price: 9.95 euros\n\n"
+        "### Where we ship\n\n- Netherlands\n- Belgium"
+    )
+    # Chunks know their section, as for Markdown and web pages.
+    assert [c.heading for c in chunk_document(doc)][-1] == "Delivery times > Where we ship"
+
+
+def test_word_lists_numbered_on_the_paragraph_and_a_broken_file(tmp_path):
+    write_numbered_by_hand_docx(tmp_path / "returns.docx")
+    (tmp_path / "old.docx").write_bytes(b"PK\x03\x04 not really")
+    result = load_paths([tmp_path])
+    (doc,) = result.documents
+    assert doc.title == "Returns"
+    assert doc.text == "How to return an item:\n1. Open Orders.\n2. Choose Return.\n- Keep the receipt."
+    assert "not a readable Word document" in result.failures[f"{tmp_path.name}/old.docx"]
 
 
 def test_markdown_front_matter_gives_title_and_page_and_is_not_indexed(tmp_path):
