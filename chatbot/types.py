@@ -73,6 +73,12 @@ class Chunk:
     heading: str = ""
     url: str = ""  # the document's page for customers, if known
 
+    @property
+    def section(self) -> str:
+        """What the passage is about: its heading path ("Refunds > How you are refunded"), else its document's
+        title."""
+        return self.heading or self.title
+
 
 @dataclass(frozen=True)
 class Passage:

@@ -62,6 +62,22 @@ def test_a_list_of_items_that_say_little_alone_answers_as_a_whole(make_service, 
     assert service._extract(question, [quoting, other]) == "Items that cannot be returned:\n- Gift cards.\n- Food [1]."
 
 
+def test_a_sentence_is_read_under_its_section_name(make_service):
+    from chatbot.types import Chunk, Passage
+
+    service = make_service(handoff_confidence=0.1)
+    heading = "Refunds > How long do refunds take"
+    timing = Passage(Chunk("c1", "refunds.md", "Refunds", f"{heading}\nAllow 5 to 10 business days for the bank to "
+                           "show the money.", 0, heading=heading), score=1.0, confidence=0.5)  # fmt: skip
+    other = Passage(Chunk("c2", "gift.md", "Gift cards", "Gift cards\nGift cards cannot be exchanged for refunds in "
+                          "cash.", 0), score=1.0, confidence=0.5)  # fmt: skip
+    # Alone, the sentence that answers shares no word with the question and the other one shares one; under its
+    # section's name it is about what was asked.
+    assert service._extract("how long do refunds take", [other, timing]) == (
+        "Allow 5 to 10 business days for the bank to show the money [2]."
+    )
+
+
 def test_invented_answer_never_reaches_the_customer(make_service, fake_generator):
     service = make_service(handoff_confidence=0.1)
     fake_generator.enqueue("Refunds take 48 hours and are paid in cash. " + "More invented text. " * 30)
