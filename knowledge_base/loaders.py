@@ -294,8 +294,8 @@ def docx_document(path: Path, source: str) -> Document:
         document = docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError) as err:
         raise ValueError(f"not a readable Word document (.docx): {err}") from err
-    styles = [_style_name(p) for p in document.paragraphs]
-    shift = 1 if "Title" in styles else 0  # under a Title paragraph, "Heading 1" is a section
+    # Under a Title paragraph, "Heading 1" is a section.
+    shift = 1 if any(_style_name(p) == "Title" for p in document.paragraphs) else 0
     lines: list[str] = []
     numbers: dict[int, int] = {}  # list level -> the last number given at that level
     for block in document.iter_inner_content():

@@ -26,9 +26,10 @@ from finetune.background import JobRunner
 from knowledge_base.crawl import crawl_site, site_folder
 from knowledge_base.embedder import Embedder
 from knowledge_base.index import KnowledgeIndex
+from knowledge_base.loaders import SUPPORTED_SUFFIXES
 from ui.review_console import require_user
 
-KB_TYPES = [".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx", ".csv", ".jsonl"]
+KB_TYPES = sorted(SUPPORTED_SUFFIXES)  # what `kb ingest` reads
 TRANSCRIPT_TYPES = [".csv", ".tsv", ".jsonl", ".parquet"]
 MAX_UPLOAD_BYTES = 20 * 2**20
 # Gradio shows a progress bar for a handler with a gr.Progress default; track_tqdm mirrors the ingest's bars.
