@@ -148,21 +148,23 @@ class HybridRetriever:
         index = self.index.get()
         earlier = earlier_messages(history, self.history_turns)
         if not earlier:
-            qvec = self.embedder.embed([question])[0]
-            rankings = [self._dense(index, qvec), self._bm25(index, question)]
-            return self._passages(index, reciprocal_rank_fusion(rankings)[:k], qvec, qvec)
+            return self._search_text(index, question, k)
         with_history = build_query(question, history, self.history_turns)
         if points_back(question):
             # "Which countries is that available in?" names its subject only through the conversation: searched
             # as one text with it, and as sure as that text is.
-            qvec = self.embedder.embed([with_history])[0]
-            rankings = [self._dense(index, qvec), self._bm25(index, with_history)]
-            return self._passages(index, reciprocal_rank_fusion(rankings)[:k], qvec, qvec)
+            return self._search_text(index, with_history, k)
         vectors = self.embedder.embed([question, with_history, *earlier])
         qvec = query_vector(vectors[0], vectors[2:])
         rankings = [self._dense(index, qvec), self._bm25(index, question), self._bm25(index, with_history)]
         fused = reciprocal_rank_fusion(rankings, weights=[1.0, QUESTION_BM25_WEIGHT, 1.0])[:k]
         return self._passages(index, fused, vectors[0], vectors[1])
+
+    def _search_text(self, index: KnowledgeIndex, text: str, k: int) -> list[Passage]:
+        """The `k` best passages for one text, dense and BM25 fused; each as sure as its cosine with the text."""
+        qvec = self.embedder.embed([text])[0]
+        rankings = [self._dense(index, qvec), self._bm25(index, text)]
+        return self._passages(index, reciprocal_rank_fusion(rankings)[:k], qvec, qvec)
 
     def _dense(self, index: KnowledgeIndex, qvec: np.ndarray) -> list[int]:
         return [row for row, _ in index.search_dense(qvec, self.candidates)]
