@@ -143,11 +143,52 @@ def list_marker(sentence: str) -> str:
     return marker[:-1] + "." if marker[0].isdigit() else "-"
 
 
+# "See X", "For more information, see X", "Learn more about X", "Refer to X": a sentence that sends the reader to
+# another article. What it names follows (in quotes when there are several: 'See "Refunds" and "Gift cards".').
+_REFERENCE = re.compile(
+    r"^(?:for (?:more|further|additional) (?:information|details|help)[^,]*,\s*)?(?:please\s+)?"
+    r"(?:see|refer to|(?:learn|find out|read) more about)\s+(?P<names>.+)$",
+    re.I,
+)
+_QUOTED = re.compile(r"[\"“”]([^\"“”]+)[\"“”]")
+# What follows the name: "... for more information about X", "... page", the full stop.
+_REFERENCE_TAIL = re.compile(
+    r"\s*(?:\bfor (?:more|further|additional) (?:information|details)\b.*|\bpage\b.*|[.!]+)$", re.I
+)
+
+
+def referenced_names(sentence: str) -> list[str]:
+    """The names of the articles a cross-reference sentence sends the reader to, else [].
+
+    'See "Promo codes" and "Gift cards".' -> ["Promo codes", "Gift cards"]; "See the DMV Document Guide for more
+    information." -> ["the DMV Document Guide"]; a sentence that is not a cross-reference -> [].
+    """
+    match = _REFERENCE.match(plain_sentence(sentence))
+    if not match:
+        return []
+    names = match.group("names")
+    return _QUOTED.findall(names) or [_REFERENCE_TAIL.sub("", names).strip()]
+
+
+def refers_to(sentence: str, passage: Passage) -> bool:
+    """True when `sentence` sends the reader to the article or section `passage` belongs to: the words of a name
+    it gives are (nearly all) words of the passage's title and headings."""
+    place, _ = content_terms(f"{passage.chunk.title} {passage.chunk.heading}")
+    for name in referenced_names(sentence):
+        words, _ = content_terms(name)
+        if words and len(words & place) >= MIN_SUPPORTED_SHARE * len(words):
+            return True
+    return False
+
+
 def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
     """The sentences of the passages' bodies that can be part of an answer.
 
     Sentences under `MIN_ANSWER_WORDS` words are left out (unless nothing else is left), except list items and
     the sentences that introduce a list ("Before you do:"): a list is answered whole (see `extractive_answer`).
+    So are cross-references to an article that another of the passages comes from ('See "Promo codes".'): that
+    passage answers in its own words (`refers_to`). A cross-reference to an article not among them stays: it
+    tells the customer where to read on.
     """
     every: list[Candidate] = []
     for i, passage in enumerate(passages):
@@ -156,7 +197,12 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
             marker = list_marker(line[0])
             sentences.extend((plain_sentence(s), marker, n > 0 and bool(marker)) for n, s in enumerate(line))
         every.extend(Candidate(i, j, *sentence) for j, sentence in enumerate(sentences) if sentence[0])
-    kept = [c for c in every if len(c.text.split()) >= MIN_ANSWER_WORDS or c.marker or c.text.endswith(":")]
+    kept = [
+        c
+        for c in every
+        if (len(c.text.split()) >= MIN_ANSWER_WORDS or c.marker or c.text.endswith(":"))
+        and not any(refers_to(c.text, p) for j, p in enumerate(passages) if j != c.passage)
+    ]
     return kept or every
 
 

@@ -7,6 +7,8 @@ from chatbot.grounding import (
     cite,
     extractive_answer,
     is_heading_question,
+    referenced_names,
+    refers_to,
     split_sentences,
     supporting_passage,
 )
@@ -215,3 +217,35 @@ def test_a_question_to_the_customer_is_part_of_the_answer():
 )
 def test_heading_questions_are_the_ones_not_put_to_the_reader(sentence, heading):
     assert is_heading_question(sentence) is heading
+
+
+@pytest.mark.parametrize(
+    ("sentence", "names"),
+    [
+        ('See "Promo codes and price match" and "Gift cards".', ["Promo codes and price match", "Gift cards"]),
+        ("See the DMV Document Guide [3] for more information about identification.", ["the DMV Document Guide"]),
+        ("For further information, see Report Lost Plates.", ["Report Lost Plates"]),
+        ("Learn more about **REAL ID** documents [7].", ["REAL ID documents"]),
+        ("You can see the status in My account.", []),
+        ("Seeing a delay is normal.", []),
+    ],
+)
+def test_a_cross_reference_names_the_articles_it_sends_the_reader_to(sentence, names):
+    assert referenced_names(sentence) == names
+
+
+def test_a_cross_reference_refers_to_the_passages_of_the_article_it_names():
+    promo = passage("Codes have an end date and a minimum order value.", title="Promo codes, sales and price match")
+    assert refers_to('See "Promo codes and price match".', promo)
+    assert not refers_to('See "Gift cards and gift orders".', promo)
+    assert not refers_to("Codes have an end date and a minimum order value.", promo)
+
+
+def test_a_cross_reference_to_a_retrieved_article_gives_way_to_the_article():
+    pointer = passage('See "Promo codes and price match" and "Gift cards and gift orders".', title="Payment problems")
+    promo = passage("Codes have an end date and a minimum order value.", title="Promo codes, sales and price match")
+    assert [c.text for c in candidate_sentences([pointer, promo])] == [
+        "Codes have an end date and a minimum order value."
+    ]
+    # Without the article it names, the cross-reference stays: it says where to read on.
+    assert [c.text for c in candidate_sentences([pointer, REFUNDS])][0].startswith("See ")
