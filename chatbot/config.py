@@ -135,8 +135,10 @@ class Settings:
         default="auto",
         metadata={"help": "FAISS index: 'auto' (exact up to 50k chunks, then HNSW), 'flat', 'hnsw' or 'ivf'"},
     )
-    chunk_words: int = field(default=120, metadata={"help": "target chunk size in words"})
-    chunk_overlap_words: int = field(default=30, metadata={"help": "words repeated between neighbouring chunks"})
+    chunk_words: int = field(default=120, metadata={"help": "largest chunk in words (chunks end between sentences)"})
+    chunk_overlap_words: int = field(
+        default=30, metadata={"help": "most words (whole sentences) repeated between neighbouring chunks"}
+    )
     max_question_chars: int = field(default=2000, metadata={"help": "longer customer messages are refused"})
     # A person types a message, reads the answer and types again: a few messages a minute. 12 in one conversation
     # and 60 from one network address (several customers may share one behind a company's or a carrier's NAT).

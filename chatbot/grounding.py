@@ -228,6 +228,21 @@ def is_heading_question(sentence: str) -> bool:
     return sentence.rstrip().endswith("?") and not _TO_THE_READER.search(sentence)
 
 
+# "This", "they", "however", "also" ... at a sentence's start point back to the sentence before. "It" does too,
+# except as the empty subject of "It appears that ...", "It is important to ...".
+_LEANS_BACK = re.compile(
+    r"^(?:this|that|these|those|they|such|however|also|but|otherwise|then|in (?:that|this) case|if so|if not"
+    r"|it(?! (?:appears|seems|would|looks|sounds|is (?:important|possible|recommended|best|necessary|my|our))))\b"
+    r"|^\w+(?: \w+)? (?:can |will |may |must )?also\b",
+    re.I,
+)
+
+
+def leans_back(sentence: str) -> bool:
+    """True for a sentence that cannot be read without the one before it ("They take 5 days.", "You can also ...")."""
+    return bool(_LEANS_BACK.match(sentence))
+
+
 def extractive_answer(
     candidates: list[Candidate],
     similarities: np.ndarray,
@@ -273,7 +288,11 @@ def extractive_answer(
     following = [k for k, c in enumerate(candidates) if c.passage == passage and c.position == position + 1]
     following = [] if candidates[best].marker else following
     same = sorted((k for k, c in enumerate(candidates) if c.passage == passage), key=lambda k: -similarities[k])
-    chosen = [best]
+    # A sentence that leans on the one before it ("It is a DMV-approved course.", "You can also ...") brings that one:
+    # alone, the customer cannot tell what "it" is.
+    before = [k for k, c in enumerate(candidates) if c.passage == passage and c.position == position - 1]
+    leans = leans_back(candidates[best].text) and not candidates[best].marker
+    chosen = [best] + [k for k in before if leans and not candidates[k].marker]
     for k in following + same:
         words = sum(len(candidates[c].text.split()) for c in chosen) + len(candidates[k].text.split())
         relevant = k in following or 0 < 0.75 * similarities[best] <= similarities[k]

@@ -89,6 +89,64 @@ def window_words(words: list[str], size: int, overlap: int) -> list[list[str]]:
     return windows
 
 
+# A word that ends a sentence ("days.", "days.)", "now!\""), when the next word starts one (capital, digit, quote).
+_ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
+_STARTS_SENTENCE = re.compile(r"^[\"'(\[]?[A-Z0-9]")
+
+
+def sentence_units(words: list[str]) -> list[list[str]]:
+    """`words` (from `line_words`) grouped into sentences; a line (list item, table row, heading) ends one too.
+    A sentence has two words at least: "1." opens a list item and "No." a sentence."""
+    units: list[list[str]] = []
+    unit: list[str] = []
+    for i, word in enumerate(words):
+        unit.append(word)
+        following = words[i + 1] if i + 1 < len(words) else ""
+        ends = len(unit) > 1 and _ENDS_SENTENCE.search(word) and _STARTS_SENTENCE.match(following)
+        if word.endswith("\n") or ends:
+            units.append(unit)
+            unit = []
+    if unit:
+        units.append(unit)
+    return units
+
+
+def sentence_windows(words: list[str], size: int, overlap: int) -> list[list[str]]:
+    """Cut `words` into windows of whole sentences, at most `size` words each, the next starting with the last
+    sentences of the one before that fit in `overlap` words.
+
+    A window cut inside a sentence gives passages that begin and end in mid-sentence ("don't qualify for TRICARE,
+    you may ..."): read alone they mislead, and an answer quoting them starts with a fragment. A sentence longer
+    than `size` words is cut by `window_words`. The last window is merged into the one before when it would add
+    fewer than half a window of new words.
+    """
+    if len(words) <= size:
+        return [words]
+    units = [piece for unit in sentence_units(words) for piece in window_words(unit, size, overlap)]
+    windows: list[list[str]] = []
+    new_words: list[int] = []  # words of each window that the window before does not hold
+    start, shared = 0, 0
+    while start < len(units):
+        end, length = start, 0
+        while end < len(units) and (end == start or length + len(units[end]) <= size):
+            length += len(units[end])
+            end += 1
+        windows.append([word for unit in units[start:end] for word in unit])
+        new_words.append(length - shared)
+        if end == len(units):
+            break
+        # The next window repeats the last sentences of this one, up to `overlap` words, and moves on by at least one.
+        back, shared = end, 0
+        while back - 1 > start and shared + len(units[back - 1]) <= overlap:
+            back -= 1
+            shared += len(units[back])
+        start = back
+    if len(windows) > 1 and new_words[-1] < size // 2:
+        tail = windows.pop()
+        windows[-1] = windows[-1] + tail[len(tail) - new_words.pop() :]
+    return windows
+
+
 TokenCounter = Callable[[list[str]], list[int]]
 
 
@@ -110,7 +168,8 @@ def chunk_document(
     max_tokens: int | None = None,
     count_tokens: TokenCounter | None = None,
 ) -> list[Chunk]:
-    """Cut one document into chunks of about `size` words, each prefixed with its title and heading path.
+    """Cut one document into chunks of whole sentences, about `size` words, each prefixed with its title and
+    heading path.
 
     With `max_tokens` and `count_tokens` (the embedder's tokenizer), a chunk that would exceed the embedder's
     input limit (long numbers, URLs, non-English text use more tokens per word) is split further, so that no
@@ -122,7 +181,7 @@ def chunk_document(
     windows = [
         (heading, f"{doc.title} > {heading}" if heading else doc.title, window)
         for heading, body in split_sections(doc.text) or [("", doc.text)]
-        for window in window_words(line_words(unwrap_lines(body)), size, overlap)
+        for window in sentence_windows(line_words(unwrap_lines(body)), size, overlap)
     ]
     texts = [f"{prefix}\n{join_words(window)}" for _, prefix, window in windows]
     splits: dict[int, list[list[str]]] = {}
@@ -152,9 +211,9 @@ def _make_chunk(doc: Document, position: int, heading: str, text: str) -> Chunk:
     )
 
 
-# Raised when the same article text is cut into different chunks: 2 keeps line breaks (lists, table rows).
-# Articles hashed by an earlier chunking are then chunked and embedded again at their next ingest.
-ARTICLE_CHUNKING = 2
+# Raised when the same article text is cut into different chunks: 2 keeps line breaks (lists, table rows), 3 cuts
+# between sentences. Articles hashed by an earlier chunking are then chunked and embedded again at their next ingest.
+ARTICLE_CHUNKING = 3
 
 
 _NUMBERED_ITEM = re.compile(r"^\s*(\d+)[.)]\s+")

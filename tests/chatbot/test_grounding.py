@@ -7,6 +7,7 @@ from chatbot.grounding import (
     cite,
     extractive_answer,
     is_heading_question,
+    leans_back,
     referenced_names,
     refers_to,
     split_sentences,
@@ -249,3 +250,28 @@ def test_a_cross_reference_to_a_retrieved_article_gives_way_to_the_article():
     ]
     # Without the article it names, the cross-reference stays: it says where to read on.
     assert [c.text for c in candidate_sentences([pointer, REFUNDS])][0].startswith("See ")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "leans"),
+    [
+        ("It is a DMV-approved course for new drivers.", True),
+        ("They take 5 to 10 business days.", True),
+        ("You can also find every order under My account.", True),
+        ("However, gift cards cannot be returned.", True),
+        ("It appears that you want to cancel your order.", False),
+        ("It is important to keep your receipt.", False),
+        ("Refunds take 5 to 10 business days.", False),
+        ("Items must be unused.", False),
+    ],
+)
+def test_a_sentence_that_points_back_leans_on_the_one_before(sentence, leans):
+    assert leans_back(sentence) is leans
+
+
+def test_an_answer_sentence_that_leans_back_brings_the_sentence_before():
+    course = passage(
+        "New drivers must take the pre-licensing course. It is a five-hour classroom course taught by approved schools."
+    )
+    answer = extractive_answer(candidate_sentences([course]), np.array([0.3, 0.9]), [0.8])
+    assert answer.startswith("New drivers must take the pre-licensing course. It is a five-hour")

@@ -1,5 +1,14 @@
 from chatbot.types import Document
-from knowledge_base.chunking import chunk_document, document_hash, split_sections, window_words
+from knowledge_base.chunking import (
+    chunk_document,
+    document_hash,
+    join_words,
+    line_words,
+    sentence_units,
+    sentence_windows,
+    split_sections,
+    window_words,
+)
 
 
 def test_split_sections_keeps_heading_path():
@@ -24,6 +33,46 @@ def test_window_words_overlap_and_bounds():
 def test_short_tail_is_merged_not_left_alone():
     windows = window_words([str(i) for i in range(130)], size=120, overlap=30)
     assert len(windows) == 1 and len(windows[0]) == 130
+
+
+def test_sentences_end_at_a_full_stop_before_a_capital_and_at_the_end_of_a_line():
+    words = line_words('Refunds take 5 days. U.S. cards take longer. "Really?" Yes. Call us.\n1. Item one\n- Item two')
+    assert [" ".join(w.strip() for w in unit) for unit in sentence_units(words)] == [
+        "Refunds take 5 days.",
+        "U.S. cards take longer.",
+        '"Really?" Yes.',
+        "Call us.",
+        "1. Item one",
+        "- Item two",
+    ]
+
+
+def sentence(number, length):
+    return f"Sentence{number} " + "word " * (length - 2) + "end."
+
+
+def test_windows_hold_whole_sentences_and_repeat_the_last_ones_that_fit_the_overlap():
+    text = " ".join(sentence(i, 20) for i in range(15))  # 300 words
+    windows = [join_words(window) for window in sentence_windows(line_words(text), size=120, overlap=30)]
+    assert all(w.startswith("Sentence") and w.endswith("end.") for w in windows)
+    assert all(len(w.split()) <= 120 for w in windows)
+    # 6 sentences of 20 words per window; the next starts with the last one (20 of the 30 overlap words).
+    assert [w.split()[0] for w in windows] == ["Sentence0", "Sentence5", "Sentence10"]
+    assert {f"Sentence{i}" for i in range(15)} <= set(" ".join(windows).split())
+
+
+def test_a_sentence_longer_than_a_window_is_cut_by_words():
+    words = line_words(sentence(0, 10) + " " + sentence(1, 300) + " " + sentence(2, 10))
+    windows = sentence_windows(words, size=120, overlap=30)
+    assert all(len(w) <= 120 + 60 for w in windows)  # a short last piece joins the window before
+    assert {w for window in windows for w in window} == set(words)
+    assert join_words(windows[-1]).endswith("end.")
+
+
+def test_a_short_last_window_is_merged_into_the_one_before():
+    text = " ".join(sentence(i, 20) for i in range(7))  # 140 words: the second window would add 20
+    (window,) = sentence_windows(line_words(text), size=120, overlap=30)
+    assert len(window) == 140
 
 
 def test_chunks_carry_title_heading_and_position():
