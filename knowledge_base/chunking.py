@@ -89,9 +89,14 @@ def window_words(words: list[str], size: int, overlap: int) -> list[list[str]]:
     return windows
 
 
-# A word that ends a sentence ("days.", "days.)", "now!\""), when the next word starts one (capital, digit, quote).
-_ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
-_STARTS_SENTENCE = re.compile(r"^[\"'(\[]?[A-Z0-9]")
+# A word that ends a sentence ("days.", "days.)", "now!\""), when the next word starts one (see `starts_sentence`).
+_ENDS_SENTENCE = re.compile(r"[.!?][\"')\]»”’]*$")
+
+
+def starts_sentence(word: str) -> bool:
+    """True for a word that can begin a sentence: a capital ("Über" too) or a digit, after an opening quote."""
+    first = word.lstrip("\"'([«“‘¿¡")[:1]
+    return first.isupper() or first.isdigit()
 
 
 def sentence_units(words: list[str]) -> list[list[str]]:
@@ -102,7 +107,7 @@ def sentence_units(words: list[str]) -> list[list[str]]:
     for i, word in enumerate(words):
         unit.append(word)
         following = words[i + 1] if i + 1 < len(words) else ""
-        ends = len(unit) > 1 and _ENDS_SENTENCE.search(word) and _STARTS_SENTENCE.match(following)
+        ends = len(unit) > 1 and _ENDS_SENTENCE.search(word) and starts_sentence(following)
         if word.endswith("\n") or ends:
             units.append(unit)
             unit = []

@@ -45,6 +45,8 @@ def test_sentences_end_at_a_full_stop_before_a_capital_and_at_the_end_of_a_line(
         "1. Item one",
         "- Item two",
     ]
+    german = line_words("Die Rückgabe ist kostenlos. Über 30 Tage gilt sie nicht. «Gut.» Ende.")
+    assert [len(unit) for unit in sentence_units(german)] == [4, 6, 1 + 1]
 
 
 def sentence(number, length):
