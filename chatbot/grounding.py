@@ -124,9 +124,26 @@ class Candidate(NamedTuple):
 
 
 def plain_sentence(sentence: str) -> str:
-    """A passage sentence without Markdown emphasis, list markers and bracketed numbers, as a customer should
-    read it. A page's own footnote marks ("a DMV office [1]") would read as citations of the wrong passages."""
-    return _CITATION.sub("", _EMPHASIS.sub("", without_list_marker(sentence))).strip()
+    """A passage sentence without Markdown emphasis, list markers, bracketed numbers and a leading "Yes,"/"No.", as
+    a customer should read it. A page's own footnote marks ("a DMV office [1]") would read as citations of the
+    wrong passages, and its "Yes" answers the page's question, not necessarily the customer's."""
+    return without_yes_no(_CITATION.sub("", _EMPHASIS.sub("", without_list_marker(sentence))).strip())
+
+
+_YES_NO = re.compile(r"^(?:yes|no)\s*[,.!;]\s+", re.I)
+
+
+def without_yes_no(text: str) -> str:
+    """`text` without a leading "Yes," / "No." ("No. We ship to the EU only." -> "We ship to the EU only.").
+
+    A FAQ answer or help page answers its own question: "Do you ship outside Europe?" -> "No. We ship to the EU and
+    Norway only." Put to "do you ship to Norway?", its "No" is wrong and the rest is right.
+    """
+    match = _YES_NO.match(text)
+    if not match or match.end() == len(text):
+        return text
+    rest = text[match.end() :]
+    return rest[0].upper() + rest[1:]
 
 
 def without_list_marker(sentence: str) -> str:

@@ -26,6 +26,7 @@ from chatbot.grounding import (
     split_sentences,
     supporting_passage,
     without_list_marker,
+    without_yes_no,
 )
 from chatbot.guard import checked_text, remove_control_characters
 from chatbot.prompting import (
@@ -254,7 +255,7 @@ class ChatService:
         top = passages[0]
         review = settings.review_mode == "review"
         if top.chunk.kind == "faq" and top.confidence >= settings.faq_confidence:
-            answer = Answer(cite(passage_body(top), 1), Decision.FAQ, top.confidence, sources=[top])
+            answer = Answer(cite(self._curated(message, top), 1), Decision.FAQ, top.confidence, sources=[top])
         elif self.generates():
             generation = self._generate(message, shown, history, confidence, latency, started)
             answer = _drain(generation) if review else (yield from generation)
@@ -361,6 +362,18 @@ class ChatService:
             text = "".join(said)
             return Answer(text, Decision.GENERATED, confidence, sources=passages, model_version=self.generator.name)
         return Answer(self._extract(message, passages), Decision.EXTRACTED, confidence, sources=passages)
+
+    def _curated(self, message: str, entry: Passage) -> str:
+        """The FAQ entry's answer; its leading "Yes"/"No" only when `message` asks the entry's own question (closer
+        than `faq_same_question`): "do you ship to Norway?" matches "Do you ship outside Europe?" -> "No. We ship to
+        the EU, ... and Norway only." well enough for the rest of the answer, not for its "No"."""
+        answer = passage_body(entry)
+        if without_yes_no(answer) == answer:
+            return answer
+        question, entry_question = self.embedder.embed([message, entry.chunk.title])
+        return (
+            answer if float(question @ entry_question) >= self.settings.faq_same_question else without_yes_no(answer)
+        )
 
     def _extract(self, message: str, passages: list[Passage]) -> str:
         candidates = candidate_sentences(passages)

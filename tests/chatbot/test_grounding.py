@@ -12,6 +12,7 @@ from chatbot.grounding import (
     refers_to,
     split_sentences,
     supporting_passage,
+    without_yes_no,
 )
 from chatbot.types import Chunk, Passage
 
@@ -190,7 +191,8 @@ def test_a_question_heading_names_the_topic_but_the_answer_leaves_it_out():
     candidates = candidate_sentences([faq])
     # The heading looks most like the customer's question; the sentence after it is the answer.
     answer = extractive_answer(candidates, np.array([0.9, 0.4]), [0.7])
-    assert answer == "Yes, you keep it with the intrastate-only restriction on your license card [1]."
+    # Its "Yes" answers the heading's question, which need not be the customer's: it is left out.
+    assert answer == "You keep it with the intrastate-only restriction on your license card [1]."
     only_questions = candidate_sentences([passage("Can I still keep my commercial driver license today?")])
     assert extractive_answer(only_questions, np.array([0.9]), [0.7]).endswith("today [1]?")  # nothing else to say
 
@@ -275,3 +277,22 @@ def test_an_answer_sentence_that_leans_back_brings_the_sentence_before():
     )
     answer = extractive_answer(candidate_sentences([course]), np.array([0.3, 0.9]), [0.8])
     assert answer.startswith("New drivers must take the pre-licensing course. It is a five-hour")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("No. We ship to the EU and Norway only.", "We ship to the EU and Norway only."),
+        ("Yes, free of charge within 1 hour.", "Free of charge within 1 hour."),
+        ("No problem, we can help.", "No problem, we can help."),
+        ("Nobody can see your card number.", "Nobody can see your card number."),
+        ("No.", "No."),
+    ],
+)
+def test_a_leading_yes_or_no_is_left_out(text, expected):
+    assert without_yes_no(text) == expected
+
+
+def test_a_passage_sentence_answers_without_the_pages_own_yes():
+    (candidate,) = candidate_sentences([passage("Yes, you can return sale items within 30 days.")])
+    assert candidate.text == "You can return sale items within 30 days."

@@ -419,3 +419,14 @@ def test_a_card_number_is_never_stored_nor_shown_to_a_model(make_service, fake_g
     feedback = service.add_feedback(answer.conversation_id, -1)
     service.add_feedback_reason(feedback, "still not refunded to 4111-1111-1111-1111")
     assert "4111-1111" not in str(service.store.feedback())
+
+
+def test_a_curated_yes_or_no_is_given_only_to_the_entrys_own_question(make_service):
+    service = make_service(handoff_confidence=0.1, faq_confidence=0.3)
+    # "No, we ship within Europe only" answers "Do you ship outside Europe?"; to another question its "No" may be
+    # wrong ("do you ship to Norway?" in a shop that does), the rest is still the curated answer.
+    answer = service.ask("Can you ship to Norway in Europe?")
+    assert answer.decision is Decision.FAQ
+    assert answer.text == "We ship within Europe only [1]."
+    exact = make_service(handoff_confidence=0.1, faq_confidence=0.3, faq_same_question=0.99)
+    assert exact.ask("do you ship outside europe").text == "No, we ship within Europe only [1]."

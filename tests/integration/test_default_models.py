@@ -57,6 +57,20 @@ def test_follow_up_question_uses_the_conversation(demo_service):
     assert "Germany" in follow_up.text or any("Germany" in p.chunk.text for p in follow_up.sources[:1])
 
 
+def test_a_curated_no_is_not_given_to_a_question_it_does_not_answer(demo_service):
+    # The FAQ's "Do you ship outside Europe?" -> "No. We ship to ... and Norway only." matches the question.
+    answer = demo_service.ask("do you ship to Norway?")
+    assert not answer.handed_off and "Norway" in answer.text
+    assert not answer.text.startswith("No")
+
+
+def test_a_pointer_to_another_article_gives_way_to_that_article(demo_service):
+    # "My promo code or gift card does not work" says only: See "Promo codes and price match" and "Gift cards ...".
+    answer = demo_service.ask("My discount code doesn't work")
+    assert not answer.handed_off and not answer.text.startswith("See ")
+    assert "demo/promo-codes-and-price-match.md" in {p.chunk.source for p in answer.sources}
+
+
 @pytest.mark.parametrize(
     "question", ["Tell me a joke", "Who won the football world cup?", "Book me a flight to Paris"]
 )
