@@ -190,8 +190,11 @@ def referenced_names(sentence: str) -> list[str]:
 def refers_to(sentence: str, passage: Passage) -> bool:
     """True when `sentence` sends the reader to the article or section `passage` belongs to: the words of a name
     it gives are (nearly all) words of the passage's title and headings."""
+    names = referenced_names(sentence)
+    if not names:
+        return False
     place, _ = content_terms(f"{passage.chunk.title} {passage.chunk.heading}")
-    for name in referenced_names(sentence):
+    for name in names:
         words, _ = content_terms(name)
         if words and len(words & place) >= MIN_SUPPORTED_SHARE * len(words):
             return True
