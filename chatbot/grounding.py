@@ -17,8 +17,11 @@ from typing import NamedTuple
 import numpy as np
 
 from chatbot.types import Passage
+from knowledge_base.chunking import starts_sentence
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
+# Where a sentence may end: after ".", "!" or "?" and any closing quote or bracket; it ends when the next word
+# can begin one (`starts_sentence`: "Über" and "¿Cómo" too, not "e.g. the").
+_SENTENCE_GAP = re.compile(r"(?<=[.!?])([\"')\]»”’]*)\s+")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # A number, or a range such as "5 to 10" / "5-10", which is one claim: "3 to 5 days" is not "3 days".
 _NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)(?:\s*(?:-|–|to)\s*(\d+(?:[.,]\d+)*))?")
@@ -49,13 +52,24 @@ def stems(words: list[str]) -> list[str]:
     return _stemmer().stemWords(words)  # type: ignore[attr-defined]
 
 
+def line_split(line: str) -> list[str]:
+    """The sentences of one line of text."""
+    sentences, start = [], 0
+    for gap in _SENTENCE_GAP.finditer(line):
+        rest = line[gap.end() :]
+        if rest and starts_sentence(rest.split(maxsplit=1)[0]):
+            sentences.append(line[start : gap.end(1)])
+            start = gap.end()
+    return [*sentences, line[start:]]
+
+
 def line_sentences(text: str) -> list[list[str]]:
     """The sentences of each non-empty line of `text`; a list item's marker stays on its first sentence."""
     lines = []
     for line in text.splitlines():
         marker = _LIST_MARKER.match(line)
         head = marker.group(0).strip() if marker else ""
-        sentences = [s.strip() for s in _SENTENCE_END.split(line[marker.end() if marker else 0 :]) if s.strip()]
+        sentences = [s.strip() for s in line_split(line[marker.end() if marker else 0 :]) if s.strip()]
         if sentences:
             lines.append([f"{head} {sentences[0]}" if head else sentences[0], *sentences[1:]])
     return lines
@@ -239,13 +253,17 @@ def expects_quantity(question: str) -> bool:
 _TO_THE_READER = re.compile(r"\b(?:you|your|yours|yourself)\b", re.I)
 
 
-def is_heading_question(sentence: str) -> bool:
-    """True for a question that heads a section rather than asks the reader something.
+def is_customer_heading(sentence: str) -> bool:
+    """True for a sentence in the customer's voice that heads a section rather than tells the reader something.
 
-    doc2dial's pages head sections with the customer's question ("What can I do?", "Can I keep my CDL?"); support
-    replies ask the customer for details ("could you please provide your order number?"), which is an answer.
+    doc2dial's pages head sections with the customer's question ("What can I do?", "Can I keep my CDL?") or
+    situation ("I am studying in New York State."); support replies ask the customer for details ("could you
+    please provide your order number?"), which is an answer. So: a question, or a sentence that starts with "I",
+    that does not address the reader.
     """
-    return sentence.rstrip().endswith("?") and not _TO_THE_READER.search(sentence)
+    if _TO_THE_READER.search(sentence):
+        return False
+    return sentence.rstrip().endswith("?") or bool(re.match(r"I\b", sentence))
 
 
 # "This", "they", "however", "also" ... at a sentence's start point back to the sentence before. "It" does too,
@@ -298,15 +316,17 @@ def extractive_answer(
         has_number = np.array([bool(re.search(r"\d", c.text)) for c in candidates])
         similarities = similarities + quantity_bonus * has_number
     scores = (1 - passage_weight) * similarities + passage_weight * passage_scores
-    best = int(np.argmax(scores))
+    best = answering_sentence(candidates, scores)
     passage, position = candidates[best].passage, candidates[best].position
     # The sentence that names the topic is often followed by the one that answers ("If you have minimum
     # coverage, ..." -> "you won't have to pay the fee"): the passage's next sentence comes too. Then the
     # passage's other sentences that are nearly as relevant, while the answer stays short: policies often give
     # the rule in one sentence and the number in another.
+    # "Next" skips what `candidate_sentences` left out: after the heading "Can I manage my benefits online?" the
+    # passage says "Yes." (too short to keep) and then how.
     # After a list item comes the next item or the text after the list: its list, whole, is what follows it.
-    following = [k for k, c in enumerate(candidates) if c.passage == passage and c.position == position + 1]
-    following = [] if candidates[best].marker else following
+    later = [k for k, c in enumerate(candidates) if c.passage == passage and c.position > position]
+    following = [] if candidates[best].marker or not later else [min(later, key=lambda k: candidates[k].position)]
     same = sorted((k for k, c in enumerate(candidates) if c.passage == passage), key=lambda k: -similarities[k])
     # A sentence that leans on the one before it ("It is a DMV-approved course.", "You can also ...") brings that one:
     # alone, the customer cannot tell what "it" is.
@@ -318,15 +338,37 @@ def extractive_answer(
         relevant = k in following or 0 < 0.75 * similarities[best] <= similarities[k]
         if k not in chosen and relevant and words <= max_words:
             chosen.append(k)
-    # A question in the customer's voice is the passage's heading or FAQ entry ("Can I keep my CDL?"): it names
-    # the topic that the sentences after it answer, and only repeats the customer's question. Left out when
-    # something else is said. A question to the reader ("could you give us your order number?") is part of the
-    # answer and stays.
-    statements = [k for k in chosen if not is_heading_question(candidates[k].text)]
+    # A question or situation in the customer's voice is the passage's heading or FAQ entry ("Can I keep my CDL?",
+    # "I am studying in New York State."): it names the topic that the sentences after it answer, and only repeats
+    # what the customer said. Left out when something else is said. A question to the reader ("could you give us
+    # your order number?") is part of the answer and stays.
+    statements = [k for k in chosen if not is_customer_heading(candidates[k].text)]
     chosen = statements or chosen
     chosen, cut = with_whole_lists(candidates, chosen, max_words=max(max_words, MAX_LIST_WORDS))
     text = compose(candidates[k] for k in sorted(chosen, key=lambda k: candidates[k].position))
     return cite(text + "\n…" if cut else text, passage + 1)  # "…": the source has more
+
+
+def answering_sentence(candidates: list[Candidate], scores: np.ndarray) -> int:
+    """The best-scoring candidate that answers, or after which its passage answers.
+
+    A heading in the customer's voice that ends its passage ("How do I respond to the letter?") only repeats the
+    question: its answer is in the next chunk, which repeats the heading (chunks overlap) and is often among the
+    passages too. Then that copy is the best sentence; else the best one after it in the ranking. Only when nothing
+    else is left does a heading stand alone.
+    """
+
+    def followed(k: int) -> bool:
+        return any(c.passage == candidates[k].passage and c.position > candidates[k].position for c in candidates)
+
+    ranking = [int(k) for k in np.argsort(-scores, kind="stable")]
+    for k in ranking:
+        if not is_customer_heading(candidates[k].text) or followed(k):
+            return k
+        copies = [j for j in ranking if candidates[j].text == candidates[k].text and followed(j)]
+        if copies:
+            return copies[0]
+    return ranking[0]
 
 
 def list_runs(candidates: list[Candidate]) -> list[list[int]]:
