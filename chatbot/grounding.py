@@ -349,13 +349,26 @@ def extractive_answer(
     return cite(text + "\n…" if cut else text, passage + 1)  # "…": the source has more
 
 
+_POINTS_FORWARD = re.compile(
+    r"(?:\b(?:listed|shown|described|explained|detailed|outlined|given|see|steps|options) below|\bthe below\b"
+    r"|\bas follows\b|\bthe following\b|:$)",
+    re.I,
+)
+
+
+def points_forward(sentence: str) -> bool:
+    """True for a sentence whose point comes after it ("... the documents listed below.", "Follow these steps:")."""
+    return bool(_POINTS_FORWARD.search(sentence.rstrip()))
+
+
 def answering_sentence(candidates: list[Candidate], scores: np.ndarray) -> int:
-    """The best-scoring candidate that answers, or after which its passage answers.
+    """The best-scoring candidate, where what it needs after it is there too.
 
     A heading in the customer's voice that ends its passage ("How do I respond to the letter?") only repeats the
-    question: its answer is in the next chunk, which repeats the heading (chunks overlap) and is often among the
-    passages too. Then that copy is the best sentence; else the best one after it in the ranking. Only when nothing
-    else is left does a heading stand alone.
+    question, and a sentence that points forward ("bring one of the documents listed below") lacks its point: both
+    continue in the next chunk, which repeats them (chunks overlap) and is often among the passages too. Then that
+    copy is the best sentence. Else a pointer still says something; a heading gives way to the next best sentence
+    and stands alone only when nothing else is left.
     """
 
     def followed(k: int) -> bool:
@@ -363,11 +376,14 @@ def answering_sentence(candidates: list[Candidate], scores: np.ndarray) -> int:
 
     ranking = [int(k) for k in np.argsort(-scores, kind="stable")]
     for k in ranking:
-        if not is_customer_heading(candidates[k].text) or followed(k):
+        heading = is_customer_heading(candidates[k].text)
+        if followed(k) or not (heading or points_forward(candidates[k].text)):
             return k
         copies = [j for j in ranking if candidates[j].text == candidates[k].text and followed(j)]
         if copies:
             return copies[0]
+        if not heading:
+            return k
     return ranking[0]
 
 

@@ -8,6 +8,7 @@ from chatbot.grounding import (
     extractive_answer,
     is_customer_heading,
     leans_back,
+    points_forward,
     referenced_names,
     refers_to,
     split_sentences,
@@ -243,6 +244,33 @@ def test_a_heading_that_ends_its_passage_is_answered_from_the_next_one():
     candidates = candidate_sentences([end, other])
     answer = extractive_answer(candidates, np.array([0.3, 0.9, 0.6]), [0.7, 0.65])
     assert answer == "Insurance letters and orders are explained on this page for every vehicle owner [2]."
+
+
+@pytest.mark.parametrize(
+    ("sentence", "forward"),
+    [
+        ("To prove you receive SSI, you must bring one of the documents listed below to the DMV.", True),
+        ("You may be able to get benefits if the below descriptions are true for you.", True),
+        ("Follow these steps:", True),
+        ("The fee is calculated as follows.", True),
+        ("Standard delivery costs 4.95 euros below that.", False),
+        ("Temperatures below zero can damage the plants.", False),
+    ],
+)
+def test_a_sentence_points_forward_when_its_point_comes_after_it(sentence, forward):
+    assert points_forward(sentence) is forward
+
+
+def test_a_pointer_that_ends_its_passage_is_answered_from_the_next_one():
+    pointer = "To prove you receive SSI, you must bring one of the documents listed below to the DMV."
+    end = passage(f"Fees are listed on the fees page for each kind of card. {pointer}")
+    start = passage(f"{pointer} An award letter from the Social Security Administration dated this year.")
+    candidates = candidate_sentences([end, start])
+    answer = extractive_answer(candidates, np.array([0.2, 0.9, 0.9, 0.3]), [0.7, 0.6])
+    assert answer == f"{pointer} An award letter from the Social Security Administration dated this year [2]."
+    # Without its continuation, the pointer still says what to bring and where.
+    answer = extractive_answer(candidate_sentences([end]), np.array([0.2, 0.9]), [0.7])
+    assert answer == f"{pointer[:-1]} [1]."
 
 
 def test_a_question_to_the_customer_is_part_of_the_answer():
