@@ -123,6 +123,8 @@ def cite(sentence: str, number: int) -> str:
 
 _EMPHASIS = re.compile(r"\*\*|__|`")
 MIN_ANSWER_WORDS = 6  # shorter sentences are mostly cross-references ("See Returns.") or fragments
+# A sentence of the answer's passage at least this share as like the question as the best one joins the answer.
+SAME_TOPIC = 0.75
 MAX_LIST_WORDS = 160  # a list (steps, options) comes whole when the answer, list included, stays this short
 # (Bitext: 110 cut 12 of 300 answers' lists, token F1 60.60; 160 cut none, 60.80)
 
@@ -316,7 +318,7 @@ def extractive_answer(
         has_number = np.array([bool(re.search(r"\d", c.text)) for c in candidates])
         similarities = similarities + quantity_bonus * has_number
     scores = (1 - passage_weight) * similarities + passage_weight * passage_scores
-    best = answering_sentence(candidates, scores)
+    best = answering_sentence(candidates, scores, similarities)
     passage, position = candidates[best].passage, candidates[best].position
     # The sentence that names the topic is often followed by the one that answers ("If you have minimum
     # coverage, ..." -> "you won't have to pay the fee"): the passage's next sentence comes too. Then the
@@ -333,10 +335,13 @@ def extractive_answer(
     before = [k for k, c in enumerate(candidates) if c.passage == passage and c.position == position - 1]
     leans = leans_back(candidates[best].text) and not candidates[best].marker
     chosen = [best] + [k for k in before if leans and not candidates[k].marker]
+    # A heading is left out below, so its words do not count, and what follows it is its answer, whatever its length.
+    heading = is_customer_heading(candidates[best].text)
     for k in following + same:
-        words = sum(len(candidates[c].text.split()) for c in chosen) + len(candidates[k].text.split())
-        relevant = k in following or 0 < 0.75 * similarities[best] <= similarities[k]
-        if k not in chosen and relevant and words <= max_words:
+        said = [c for c in chosen if not is_customer_heading(candidates[c].text)]
+        words = sum(len(candidates[c].text.split()) for c in said) + len(candidates[k].text.split())
+        relevant = k in following or 0 < SAME_TOPIC * similarities[best] <= similarities[k]
+        if k not in chosen and relevant and (words <= max_words or (heading and k in following)):
             chosen.append(k)
     # A question or situation in the customer's voice is the passage's heading or FAQ entry ("Can I keep my CDL?",
     # "I am studying in New York State."): it names the topic that the sentences after it answer, and only repeats
@@ -361,18 +366,27 @@ def points_forward(sentence: str) -> bool:
     return bool(_POINTS_FORWARD.search(sentence.rstrip()))
 
 
-def answering_sentence(candidates: list[Candidate], scores: np.ndarray) -> int:
+def answering_sentence(candidates: list[Candidate], scores: np.ndarray, similarities: np.ndarray) -> int:
     """The best-scoring candidate, where what it needs after it is there too.
 
     A heading in the customer's voice that ends its passage ("How do I respond to the letter?") only repeats the
     question, and a sentence that points forward ("bring one of the documents listed below") lacks its point: both
     continue in the next chunk, which repeats them (chunks overlap) and is often among the passages too. Then that
-    copy is the best sentence. Else a pointer still says something; a heading gives way to the next best sentence
-    and stands alone only when nothing else is left.
+    copy is the best sentence. Else a pointer still says something, and so does a heading whose passage says more
+    on the question (`extractive_answer` adds those sentences); a heading with nothing of the kind gives way to the
+    next best sentence, and stands alone only when nothing else is left.
     """
 
+    def answers(j: int, k: int) -> bool:  # candidate j is a sentence of k's passage that is no heading
+        return (
+            j != k and candidates[j].passage == candidates[k].passage and not is_customer_heading(candidates[j].text)
+        )
+
     def followed(k: int) -> bool:
-        return any(c.passage == candidates[k].passage and c.position > candidates[k].position for c in candidates)
+        return any(answers(j, k) and candidates[j].position > candidates[k].position for j in range(len(candidates)))
+
+    def on_topic(k: int) -> bool:
+        return any(answers(j, k) and similarities[j] >= SAME_TOPIC * similarities[k] for j in range(len(candidates)))
 
     ranking = [int(k) for k in np.argsort(-scores, kind="stable")]
     for k in ranking:
@@ -382,7 +396,7 @@ def answering_sentence(candidates: list[Candidate], scores: np.ndarray) -> int:
         copies = [j for j in ranking if candidates[j].text == candidates[k].text and followed(j)]
         if copies:
             return copies[0]
-        if not heading:
+        if not heading or on_topic(k):
             return k
     return ranking[0]
 
@@ -442,6 +456,7 @@ def compose(sentences: Iterator[Candidate]) -> str:
         elif c.continues:
             text += f" {c.text}"
         else:
-            text += ("\n\n" if after_item else " ") + (c.text if c.text[-1:] in ".!?:;" else c.text + ".")
+            ended = re.search(r"[.!?:;][\"')\]»”’]*$", c.text)  # "(... 50 states.)" has its full stop
+            text += ("\n\n" if after_item else " ") + (c.text if ended else c.text + ".")
         after_item = bool(c.marker)
     return text.strip()

@@ -244,6 +244,9 @@ def test_a_heading_that_ends_its_passage_is_answered_from_the_next_one():
     candidates = candidate_sentences([end, other])
     answer = extractive_answer(candidates, np.array([0.3, 0.9, 0.6]), [0.7, 0.65])
     assert answer == "Insurance letters and orders are explained on this page for every vehicle owner [2]."
+    # When the heading's own passage says more on the question, that is the answer.
+    answer = extractive_answer(candidates, np.array([0.8, 0.9, 0.6]), [0.7, 0.65])
+    assert answer == "Letters are sent to the address on your record [1]."
 
 
 @pytest.mark.parametrize(
