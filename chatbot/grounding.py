@@ -233,10 +233,16 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
             marker = list_marker(line[0])
             sentences.extend((plain_sentence(s), marker, n > 0 and bool(marker)) for n, s in enumerate(line))
         every.extend(Candidate(i, j, *sentence) for j, sentence in enumerate(sentences) if sentence[0])
+    places = {(c.passage, c.position): c for c in every}
+
+    def introduces_a_list(c: Candidate) -> bool:
+        after = places.get((c.passage, c.position + 1))
+        return c.text.endswith(":") and after is not None and bool(after.marker)
+
     kept = [
         c
         for c in every
-        if (len(c.text.split()) >= MIN_ANSWER_WORDS or c.marker or c.text.endswith(":"))
+        if (len(c.text.split()) >= MIN_ANSWER_WORDS or c.marker or introduces_a_list(c))
         and not any(refers_to(c.text, p) for j, p in enumerate(passages) if j != c.passage)
     ]
     return kept or every

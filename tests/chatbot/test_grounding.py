@@ -103,6 +103,13 @@ def test_list_runs_are_the_lists_with_their_introductions():
     ]  # fmt: skip
 
 
+def test_a_short_sentence_ending_in_a_colon_is_kept_only_before_a_list():
+    texts = [c.text for c in candidate_sentences([passage("Topic:\nWe never charge for returns in the first month.")])]
+    assert texts == ["We never charge for returns in the first month."]
+    texts = [c.text for c in candidate_sentences([passage("Not accepted:\n- Gift cards.\n- Food.")])]
+    assert texts == ["Not accepted:", "Gift cards.", "Food."]
+
+
 def test_steps_that_begin_in_the_passage_before_are_marked():
     rest = passage("4. Enter your shipping address and payment method.\n5. Review the order and click Place order.")
     answer = extractive_answer(candidate_sentences([rest]), np.array([0.2, 0.9]), [0.8])
