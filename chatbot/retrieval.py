@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from chatbot.grounding import line_split, list_marker, points_forward
 from chatbot.types import Chunk, Passage, Turn
 from knowledge_base.chunking import continues_a_list, with_list_start
 from knowledge_base.embedder import Embedder
@@ -185,7 +186,7 @@ class HybridRetriever:
         )
         return [
             Passage(
-                chunk=with_list_start_of(index, index.chunks[row]),
+                chunk=with_what_follows(index, with_list_start_of(index, index.chunks[row])),
                 score=score,
                 confidence=float(np.clip(confidence, 0.0, 1.0)),
             )
@@ -204,3 +205,32 @@ def with_list_start_of(index: KnowledgeIndex, chunk: Chunk) -> Chunk:
         return chunk
     completed = with_list_start(previous.text.partition("\n")[2], body)
     return chunk if completed == body else replace(chunk, text=f"{title}\n{completed}")
+
+
+def with_what_follows(index: KnowledgeIndex, chunk: Chunk) -> Chunk:
+    """`chunk`, or when it ends by pointing ahead ("You need the documents listed below.", "Bring the following:"),
+    a copy with what follows in the next chunk of its section: the list, or else the next line. Quoted alone, such
+    a sentence tells the customer nothing; the chunk window cut what it points to."""
+    body = chunk.text.partition("\n")[2]
+    lines = body.rstrip().split("\n")
+    pointer = next((s for s in reversed(line_split(lines[-1])[-2:]) if points_forward(s.strip())), None)
+    following = index.chunk_at(chunk.source, chunk.position + 1)
+    if pointer is None or following is None or following.heading != chunk.heading:
+        return chunk
+    after = following.text.partition("\n")[2]
+    # The chunks overlap: the next one begins with this one's last words (often the pointer and what follows it).
+    mine, theirs = body.split(), after.split()
+    shared = next((k for k in range(min(len(mine), len(theirs)), 0, -1) if mine[-k:] == theirs[:k]), 0)
+    if shared:
+        repeated = re.match(r"\s*" + r"\s+".join(map(re.escape, theirs[:shared])), after)
+        after = after[repeated.end() :] if repeated else ""
+    elif re.search(r"\s+".join(map(re.escape, pointer.split())), after):
+        return chunk  # repeated further on: where this chunk ends there is unclear
+    rest = [line for line in after.split("\n") if line.strip()]
+    if not rest:
+        return chunk
+    if list_marker(rest[0]):
+        rest = rest[: next((k for k, line in enumerate(rest) if not list_marker(line)), len(rest))]
+    else:
+        rest = rest[:1]
+    return replace(chunk, text=chunk.text.rstrip() + "\n" + "\n".join(line.strip() for line in rest))

@@ -115,3 +115,20 @@ def test_a_passage_that_starts_inside_a_long_procedure_gets_the_steps_before_it(
                         "the website"]  # fmt: skip
     assert body[-1] == "14. Do step number 14 of cancelling an order on the website"
     assert len(body) == 15  # every step once: the words both windows hold are not repeated
+
+
+def test_a_passage_that_ends_by_pointing_ahead_gets_what_it_points_to(tmp_path, fake_embedder):
+    intro = "".join(f"Applicants in district number {i} apply at the office downtown. " for i in range(1, 12))
+    items = "- Proof of identity such as a valid passport.\n- Proof of address such as a utility bill.\n"
+    (tmp_path / "kb").mkdir()
+    hours = "".join(f"Office number {i} opens at nine and closes at five on weekdays. " for i in range(1, 8))
+    (tmp_path / "kb" / "licence.md").write_text(f"# Licence\n{intro}\nBring the documents listed below.\n{items}\n"
+                                                f"{hours}", encoding="utf-8")  # fmt: skip
+    ingest([tmp_path / "kb"], embedder=fake_embedder, index_dir=tmp_path / "index", progress=False)
+    indexed = IndexHandle(tmp_path / "index").get().chunks
+    assert len(indexed) == 2 and indexed[0].text.endswith("Bring the documents listed below.")  # the window cut
+    passages = HybridRetriever(IndexHandle(tmp_path / "index"), fake_embedder).retrieve("which documents", [], k=2)
+    (first,) = [p for p in passages if p.chunk.position == 0]
+    # The list that the pointer announces follows it, once; what comes after the list does not.
+    assert first.chunk.text.endswith("Bring the documents listed below.\n" + items.strip())
+    assert "opens at nine" not in first.chunk.text
