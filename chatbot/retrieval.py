@@ -12,7 +12,7 @@ import numpy as np
 
 from chatbot.grounding import line_split, list_marker, points_forward
 from chatbot.types import Chunk, Passage, Turn
-from knowledge_base.chunking import continues_a_list, with_list_start
+from knowledge_base.chunking import continues_a_list, overlap_length, with_list_start
 from knowledge_base.embedder import Embedder
 from knowledge_base.index import CURRENT, KnowledgeIndex
 
@@ -219,9 +219,8 @@ def with_what_follows(index: KnowledgeIndex, chunk: Chunk) -> Chunk:
         return chunk
     after = following.text.partition("\n")[2]
     # The chunks overlap: the next one begins with this one's last words (often the pointer and what follows it).
-    mine, theirs = body.split(), after.split()
-    shared = next((k for k in range(min(len(mine), len(theirs)), 0, -1) if mine[-k:] == theirs[:k]), 0)
-    if shared:
+    theirs = after.split()
+    if shared := overlap_length(body.split(), theirs):
         repeated = re.match(r"\s*" + r"\s+".join(map(re.escape, theirs[:shared])), after)
         after = after[repeated.end() :] if repeated else ""
     elif re.search(r"\s+".join(map(re.escape, pointer.split())), after):

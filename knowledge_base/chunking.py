@@ -233,13 +233,19 @@ def continues_a_list(body: str) -> bool:
     return False
 
 
+def overlap_length(before: list[str], after: list[str]) -> int:
+    """How many words `after` begins with that `before` ends with: a chunk repeats the last words of the one
+    before it."""
+    return next((k for k in range(min(len(before), len(after)), 0, -1) if before[-k:] == after[:k]), 0)
+
+
 def with_list_start(previous_body: str, body: str) -> str:
     """`body` preceded by the start of the numbered list it continues, taken from `previous_body` (the window
     before it in the same section, which overlaps it by some words): from the list's introduction ("Follow these
     steps:") or its step 1. `body` unchanged when `previous_body` does not hold step 1."""
     before, after = line_words(previous_body), line_words(body)
     plain_before, plain_after = [w.strip() for w in before], [w.strip() for w in after]
-    overlap = next((k for k in range(min(len(before), len(after)), 0, -1) if plain_before[-k:] == plain_after[:k]), 0)
+    overlap = overlap_length(plain_before, plain_after)
     own_words = before[: len(before) - overlap]  # what only the window before holds
     lines = join_words(own_words + after).split("\n")
     # Step 1 of the list: the last "1." line among the lines that begin in `own_words`.
