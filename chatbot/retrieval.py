@@ -219,10 +219,9 @@ def with_what_follows(index: KnowledgeIndex, chunk: Chunk) -> Chunk:
         return chunk
     after = following.text.partition("\n")[2]
     # The chunks overlap: the next one begins with this one's last words (often the pointer and what follows it).
-    theirs = after.split()
-    if shared := overlap_length(body.split(), theirs):
-        repeated = re.match(r"\s*" + r"\s+".join(map(re.escape, theirs[:shared])), after)
-        after = after[repeated.end() :] if repeated else ""
+    words = list(re.finditer(r"\S+", after))
+    if shared := overlap_length(body.split(), [word.group() for word in words]):
+        after = after[words[shared - 1].end() :]
     elif re.search(r"\s+".join(map(re.escape, pointer.split())), after):
         return chunk  # repeated further on: where this chunk ends there is unclear
     rest = [line for line in after.split("\n") if line.strip()]
