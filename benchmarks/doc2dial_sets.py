@@ -70,6 +70,11 @@ def clinc_questions(limit: int, seed: int = 13) -> list[dict]:
     return [{"id": f"clinc-{i}", "question": t, "answerable": False} for i, t in enumerate(texts[:limit])]
 
 
+def write_questions(path: Path, rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, required=True)
@@ -82,15 +87,13 @@ def main() -> None:
         left_out = left_out_documents(args.leave_out)
         kept = write_kb(args.out / "kb_gaps", left_out)
         rows = doc2dial_questions(args.limit, left_out=left_out)
-        with (args.out / "gaps.jsonl").open("w", encoding="utf-8") as fh:
-            fh.writelines(json.dumps(r) + "\n" for r in rows)
+        write_questions(args.out / "gaps.jsonl", rows)
         gaps = sum(not r["answerable"] for r in rows)
         print(f"{kept} documents in {args.out / 'kb_gaps'} ({len(left_out)} left out); {gaps} of {len(rows)} "
               f"questions in {args.out}/gaps.jsonl are about a left-out document")  # fmt: skip
     n = write_kb(args.out / "kb")
     for name, rows in (("doc2dial", doc2dial_questions(args.limit)), ("clinc", clinc_questions(args.limit))):
-        with (args.out / f"{name}.jsonl").open("w", encoding="utf-8") as fh:
-            fh.writelines(json.dumps(r) + "\n" for r in rows)
+        write_questions(args.out / f"{name}.jsonl", rows)
     print(f"{n} documents in {args.out / 'kb'}; questions in {args.out}/doc2dial.jsonl and clinc.jsonl")
 
 
