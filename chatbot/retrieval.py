@@ -212,10 +212,12 @@ def with_what_follows(index: KnowledgeIndex, chunk: Chunk) -> Chunk:
     a copy with what follows in the next chunk of its section: the list, or else the next line. Quoted alone, such
     a sentence tells the customer nothing; the chunk window cut what it points to."""
     body = chunk.text.partition("\n")[2]
-    lines = body.rstrip().split("\n")
-    pointer = next((s for s in reversed(line_split(lines[-1])[-2:]) if points_forward(s.strip())), None)
+    last_line = body.rstrip().rpartition("\n")[2]
+    pointer = next((s for s in reversed(line_split(last_line)[-2:]) if points_forward(s.strip())), None)
+    if pointer is None:
+        return chunk
     following = index.chunk_at(chunk.source, chunk.position + 1)
-    if pointer is None or following is None or following.heading != chunk.heading:
+    if following is None or following.heading != chunk.heading:
         return chunk
     after = following.text.partition("\n")[2]
     # The chunks overlap: the next one begins with this one's last words (often the pointer and what follows it).
