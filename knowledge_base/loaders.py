@@ -25,6 +25,7 @@ FAQ_SUFFIXES = {".csv", ".jsonl"}
 HTML_SUFFIXES = {".html", ".htm"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | FAQ_SUFFIXES | HTML_SUFFIXES | {".pdf", ".docx"}
 # Page furniture that is not content: menus, banners, cookie notices, scripts.
+HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
 HTML_NOISE = ["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg"]
 # Furniture inside the main content, by the class or id help-center themes give it ("related-articles",
 # "article-votes", "breadcrumbs", "cookie-banner"): a word of the name, between dashes or underscores.
@@ -223,7 +224,7 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
     The main content is `<main>`, else `<article>`, else `<body>`, without navigation, headers, footers,
     sidebars, forms and scripts. Headings become `#` lines so that chunks keep them.
     """
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, NavigableString
 
     soup = BeautifulSoup(data, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
@@ -238,6 +239,19 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
         # Never most of the page: a theme may name the content's own container "has-sidebar".
         if not tag.decomposed and len(tag.get_text(" ", strip=True)) < 0.5 * total:
             tag.decompose()
+    # A line break in the page's source is a space to a browser ("The <code>--offline</code> or\n<code>--frozen
+    # </code> flags ..."): only block elements, added below, end lines; <pre> keeps its own.
+    for piece in root.find_all(string=True):
+        collapsed = re.sub(r"\s+", " ", piece)
+        if type(piece) is NavigableString and collapsed != piece and piece.find_parent("pre") is None:
+            piece.replace_with(collapsed)  # type(): comments and doctypes are strings too, and stay unread
+    # A data table becomes one line per row; a table that holds headings or tables lays out the page: left as is.
+    data_tables = [table for table in root.find_all("table") if table.find(["table", *HEADINGS]) is None]
+    for table in data_tables:
+        rows = [
+            [cell.get_text(" ", strip=True) for cell in row.find_all(["th", "td"])] for row in table.find_all("tr")
+        ]
+        table.replace_with("\n\n" + "\n".join(table_lines(rows)) + "\n\n")
     for level in range(1, 7):
         for heading in root.find_all(f"h{level}"):
             heading.replace_with(f"\n\n{'#' * level} {heading.get_text(' ', strip=True)}\n\n")
@@ -361,8 +375,14 @@ def _list_item(paragraph: Any, style: str) -> tuple[str, int]:
 
 
 def _table_lines(table: Any) -> list[str]:
-    """One line per row of a Word table: "header: cell; header: cell" under a header row, else the cells."""
-    rows = [[" ".join(cell.text.split()) for cell in _distinct_cells(row)] for row in table.rows]
+    """One line per row of a Word table (see `table_lines`)."""
+    return table_lines([[cell.text for cell in _distinct_cells(row)] for row in table.rows])
+
+
+def table_lines(rows: list[list[str]]) -> list[str]:
+    """One line per row of a table, given its cells' texts: "header: cell; header: cell" under a header row, else
+    the cells. Each row then reads on its own, in a chunk and in an answer ("Express: 1-2 days; Price: 9.95")."""
+    rows = [[" ".join(cell.split()) for cell in row] for row in rows]
     rows = [row for row in rows if any(row)]
     if len(rows) < 2 or len(rows[0]) < 2:
         return ["; ".join(cell for cell in row if cell) for row in rows]

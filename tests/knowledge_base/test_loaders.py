@@ -81,6 +81,37 @@ def test_html_keeps_main_content_and_headings_not_navigation(tmp_path):
     for noise in ("Home", "Cart", "Free shipping", "Privacy", "var x"):
         assert noise not in doc.text
 
+def test_html_source_line_breaks_are_spaces_and_tables_become_rows(tmp_path):
+    # Generated help pages wrap their source at a fixed width: a browser shows one paragraph, and so must the text.
+    (tmp_path / "page.html").write_text(
+        """<html><body><main><h2>Working offline</h2>
+<p>The <a href="#o"><code>--offline</code></a> or
+<code>--frozen</code> flags keep the tool
+off the network.<!-- draft: mention
+vendoring --></p>
+<ul>
+<li>
+<p>A build script that prints
+a missing file.</p>
+</li>
+</ul>
+<pre>cargo fetch
+cargo build --offline</pre>
+<table><tr><th>Service</th><th>Days</th><th>Price</th></tr>
+<tr><td>Standard</td><td>3-5</td><td>4.95</td></tr><tr><td>Express</td><td>1</td><td>9.95</td></tr></table>
+<table><tr><td><h3>Layout</h3><p>Kept as text.</p></td></tr></table>
+</main></body></html>""",
+        encoding="utf-8",
+    )
+    (doc,) = load_paths([tmp_path / "page.html"]).documents
+    assert "\nThe --offline or --frozen flags keep the tool off the network.\n" in doc.text
+    assert "draft" not in doc.text  # a comment is not content
+    assert "\n- A build script that prints a missing file.\n" in doc.text
+    assert "\ncargo fetch\ncargo build --offline\n" in doc.text  # preformatted text keeps its lines
+    assert "\nService: Standard; Days: 3-5; Price: 4.95\nService: Express; Days: 1; Price: 9.95\n" in doc.text
+    assert "### Layout" in doc.text and "Kept as text." in doc.text
+
+
 
 def test_pdf_text_layer_and_broken_pdf(tmp_path):
     write_pdf(tmp_path / "warranty.pdf", "Warranty lasts two years.", title="Warranty")
