@@ -237,7 +237,7 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
 
     def introduces_a_list(c: Candidate) -> bool:
         after = places.get((c.passage, c.position + 1))
-        return c.text.endswith(":") and after is not None and bool(after.marker)
+        return announces(c.text) and after is not None and bool(after.marker)
 
     kept = [
         c
@@ -356,6 +356,14 @@ def extractive_answer(
     statements = [k for k in chosen if not is_customer_heading(candidates[k].text)]
     chosen = statements or chosen
     chosen, cut = with_whole_lists(candidates, chosen, max_words=max(max_words, MAX_LIST_WORDS))
+    # A sentence that ends in ":" announces what comes after it. Where that is not in the answer (the next section
+    # of the page: "The Cargo home consists of the following components:"), it tells the customer nothing.
+    places = {(candidates[k].passage, candidates[k].position) for k in chosen}
+    chosen = [
+        k
+        for k in chosen
+        if not announces(candidates[k].text) or (candidates[k].passage, candidates[k].position + 1) in places
+    ] or chosen
     text = compose(candidates[k] for k in sorted(chosen, key=lambda k: candidates[k].position))
     return cite(text + "\n…" if cut else text, passage + 1)  # "…": the source has more
 
@@ -372,6 +380,11 @@ def points_forward(sentence: str) -> bool:
     return bool(_POINTS_FORWARD.search(sentence.rstrip()))
 
 
+def announces(sentence: str) -> bool:
+    """True for a sentence that ends in ":": what it says comes after it ("Bring the following:")."""
+    return sentence.rstrip().endswith(":")
+
+
 def answering_sentence(candidates: list[Candidate], scores: np.ndarray, similarities: np.ndarray) -> int:
     """The best-scoring candidate, where what it needs after it is there too.
 
@@ -380,7 +393,8 @@ def answering_sentence(candidates: list[Candidate], scores: np.ndarray, similari
     continue in the next chunk, which repeats them (chunks overlap) and is often among the passages too. Then that
     copy is the best sentence. Else a pointer still says something, and so does a heading whose passage says more
     on the question (`extractive_answer` adds those sentences); a heading with nothing of the kind gives way to the
-    next best sentence, and stands alone only when nothing else is left.
+    next best sentence, and stands alone only when nothing else is left. So does a sentence that ends in ":" with
+    nothing after it in its passage ("A basic CI will build and test your projects:" before the next section).
     """
 
     def answers(j: int, k: int) -> bool:  # candidate j is a sentence of k's passage that is no heading
@@ -402,7 +416,7 @@ def answering_sentence(candidates: list[Candidate], scores: np.ndarray, similari
         copies = [j for j in ranking if candidates[j].text == candidates[k].text and followed(j)]
         if copies:
             return copies[0]
-        if not heading or on_topic(k):
+        if not (heading or announces(candidates[k].text)) or on_topic(k):
             return k
     return ranking[0]
 
@@ -419,7 +433,7 @@ def list_runs(candidates: list[Candidate]) -> list[list[int]]:
         run = [k]
         while (n := places.get((c.passage, c.position + len(run)))) is not None and candidates[n].marker:
             run.append(n)
-        if before is not None and candidates[before].text.endswith(":"):
+        if before is not None and announces(candidates[before].text):
             run.insert(0, before)
         runs.append(run)
     return runs

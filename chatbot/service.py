@@ -413,7 +413,7 @@ class ChatService:
         # An extractive answer cites the one passage it quotes (passage sentences carry no bracketed numbers).
         cited = cited_numbers(text, len(passages))[0]
         heading = passages[cited - 1].chunk.heading.rsplit(" > ", 1)[-1]
-        return f"{heading}:\n{text}" if heading else text
+        return f"{heading.rstrip(':')}:\n{text}" if heading else text  # "Directories:" is a heading too
 
     def _text(self, key: str) -> str:
         # Read when needed (a fixed reply is rare), so an operator's rewording applies to the next message.

@@ -283,6 +283,25 @@ def test_a_pointer_that_ends_its_passage_is_answered_from_the_next_one():
     assert answer == f"{pointer[:-1]} [1]."
 
 
+
+def test_a_sentence_ending_in_a_colon_without_what_it_announces_is_left_out():
+    # The page's next section holds what it announces: quoted alone, "...projects:" tells the customer nothing.
+    announces = passage("Continuous integration builds and tests every change. A basic CI will build and test:")
+    other = passage("Run the tests with the test command before you push.", title="Tests")
+    candidates = candidate_sentences([announces, other])
+    answer = extractive_answer(candidates, np.array([0.5, 0.9, 0.6]), [0.8, 0.6])
+    assert answer == "Continuous integration builds and tests every change [1]."
+    # Alone in its passage, it gives way to the next best sentence.
+    candidates = candidate_sentences([passage("A basic CI will build and test your projects:"), other])
+    assert extractive_answer(candidates, np.array([0.9, 0.6]), [0.8, 0.6]) == (
+        "Run the tests with the test command before you push [2]."
+    )
+    # Before the list it announces, it stays.
+    steps = passage("A basic CI will build and test your projects:\n1. Build the code.\n2. Run the tests.")
+    assert extractive_answer(candidate_sentences([steps]), np.array([0.9, 0.5, 0.5]), [0.8]) == (
+        "A basic CI will build and test your projects:\n1. Build the code.\n2. Run the tests [1]."
+    )
+
 def test_a_question_to_the_customer_is_part_of_the_answer():
     reply = passage(
         "It would be my pleasure to help you see the accepted payment options. "

@@ -60,6 +60,10 @@ def test_a_list_of_items_that_say_little_alone_answers_as_a_whole(make_service, 
     quoting = Passage(Chunk("c3", "returns.md", "Returns", f"Returns > {heading}\n- Gift cards [7].\n- Food [2].",
                             0, heading=heading), score=1.0, confidence=0.6)  # fmt: skip
     assert service._extract(question, [quoting, other]) == "Items that cannot be returned:\n- Gift cards.\n- Food [1]."
+    # A heading that has its own colon ("Items that cannot be returned:") keeps just the one.
+    colon = Passage(Chunk("c4", "returns.md", "Returns", f"Returns > {heading}:\n- Gift cards.\n- Food.", 0,
+                          heading=f"{heading}:"), score=1.0, confidence=0.6)  # fmt: skip
+    assert service._extract(question, [colon, other]) == "Items that cannot be returned:\n- Gift cards.\n- Food [1]."
 
 
 def test_a_sentence_is_read_under_its_section_name(make_service):
