@@ -210,11 +210,14 @@ def with_list_start_of(index: KnowledgeIndex, chunk: Chunk) -> Chunk:
 def with_what_follows(index: KnowledgeIndex, chunk: Chunk) -> Chunk:
     """`chunk`, or when it ends by pointing ahead ("You need the documents listed below.", "Bring the following:"),
     a copy with what follows in the next chunk of its section: the list, or else the next line. Quoted alone, such
-    a sentence tells the customer nothing; the chunk window cut what it points to."""
+    a sentence tells the customer nothing; the chunk window cut what it points to. Likewise when it ends inside a
+    list that goes on in the next chunk: the list's other items come too, and an answer that quotes the list shows
+    all of it (or says that the source has more), not the part that this chunk happened to hold."""
     body = chunk.text.partition("\n")[2]
     last_line = body.rstrip().rpartition("\n")[2]
     pointer = next((s for s in reversed(line_split(last_line)[-2:]) if points_forward(s.strip())), None)
-    if pointer is None:
+    in_a_list = bool(list_marker(last_line))
+    if pointer is None and not in_a_list:
         return chunk
     following = index.chunk_at(chunk.source, chunk.position + 1)
     if following is None or following.heading != chunk.heading:
@@ -224,13 +227,19 @@ def with_what_follows(index: KnowledgeIndex, chunk: Chunk) -> Chunk:
     words = list(re.finditer(r"\S+", after))
     if shared := overlap_length(body.split(), [word.group() for word in words]):
         after = after[words[shared - 1].end() :]
-    elif re.search(r"\s+".join(map(re.escape, pointer.split())), after):
+    elif pointer is None or re.search(r"\s+".join(map(re.escape, pointer.split())), after):
         return chunk  # repeated further on: where this chunk ends there is unclear
-    rest = [line for line in after.split("\n") if line.strip()]
-    if not rest:
+    # The window can end inside a line (a list item of several sentences): the next chunk then finishes it.
+    end_of_line, _, after = after.partition("\n") if shared and not after.startswith("\n") else ("", "", after)
+    rest = [line.strip() for line in after.split("\n") if line.strip()]
+    items = rest[: next((k for k, line in enumerate(rest) if not list_marker(line)), len(rest))]
+    if items:
+        rest = items
+    elif pointer is None:
+        return chunk  # the list ended with this chunk
+    else:  # a pointer's point: the end of its own line, else the next line
+        rest = [] if end_of_line.strip() else rest[:1]
+    if not rest and not end_of_line.strip():
         return chunk
-    if list_marker(rest[0]):
-        rest = rest[: next((k for k, line in enumerate(rest) if not list_marker(line)), len(rest))]
-    else:
-        rest = rest[:1]
-    return replace(chunk, text=chunk.text.rstrip() + "\n" + "\n".join(line.strip() for line in rest))
+    text = " ".join([chunk.text.rstrip(), end_of_line.strip()]).rstrip()
+    return replace(chunk, text="\n".join([text, *rest]))

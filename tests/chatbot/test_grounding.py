@@ -283,7 +283,6 @@ def test_a_pointer_that_ends_its_passage_is_answered_from_the_next_one():
     assert answer == f"{pointer[:-1]} [1]."
 
 
-
 def test_a_sentence_ending_in_a_colon_without_what_it_announces_is_left_out():
     # The page's next section holds what it announces: quoted alone, "...projects:" tells the customer nothing.
     announces = passage("Continuous integration builds and tests every change. A basic CI will build and test:")
@@ -301,6 +300,7 @@ def test_a_sentence_ending_in_a_colon_without_what_it_announces_is_left_out():
     assert extractive_answer(candidate_sentences([steps]), np.array([0.9, 0.5, 0.5]), [0.8]) == (
         "A basic CI will build and test your projects:\n1. Build the code.\n2. Run the tests [1]."
     )
+
 
 def test_a_question_to_the_customer_is_part_of_the_answer():
     reply = passage(

@@ -132,3 +132,20 @@ def test_a_passage_that_ends_by_pointing_ahead_gets_what_it_points_to(tmp_path, 
     # The list that the pointer announces follows it, once; what comes after the list does not.
     assert first.chunk.text.endswith("Bring the documents listed below.\n" + items.strip())
     assert "opens at nine" not in first.chunk.text
+
+
+def test_a_passage_that_ends_inside_a_list_gets_the_rest_of_the_list(tmp_path, fake_embedder):
+    # The chunk window (120 words) ends inside the long 6th item; the next chunk holds its end and the other items.
+    lines = [f"- Cause number {i} of rebuilds is a changed setting. Fix number {i} is to keep it stable." for i in
+             range(1, 10)]  # fmt: skip
+    lines[5] = "- " + " ".join(f"Sentence number {i} of the long sixth item is here." for i in range(1, 8))
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "rebuilds.md").write_text("# Rebuilds\nCauses of rebuilds:\n" + "\n".join(lines) +
+                                                 "\nAfter the list.\n", encoding="utf-8")  # fmt: skip
+    ingest([tmp_path / "kb"], embedder=fake_embedder, index_dir=tmp_path / "index", progress=False)
+    indexed = IndexHandle(tmp_path / "index").get().chunks
+    assert len(indexed) == 2 and "Sentence number 7" not in indexed[0].text  # the window cut the 6th item
+    passages = HybridRetriever(IndexHandle(tmp_path / "index"), fake_embedder).retrieve("causes of rebuilds", [], k=2)
+    (first,) = [p for p in passages if p.chunk.position == 0]
+    # The cut item is finished, the other items follow, once each; the text after the list does not.
+    assert first.chunk.text.split("\n")[1:] == ["Causes of rebuilds:", *lines]

@@ -81,6 +81,7 @@ def test_html_keeps_main_content_and_headings_not_navigation(tmp_path):
     for noise in ("Home", "Cart", "Free shipping", "Privacy", "var x"):
         assert noise not in doc.text
 
+
 def test_html_source_line_breaks_are_spaces_and_tables_become_rows(tmp_path):
     # Generated help pages wrap their source at a fixed width: a browser shows one paragraph, and so must the text.
     (tmp_path / "page.html").write_text(
@@ -110,7 +111,6 @@ cargo build --offline</pre>
     assert "\ncargo fetch\ncargo build --offline\n" in doc.text  # preformatted text keeps its lines
     assert "\nService: Standard; Days: 3-5; Price: 4.95\nService: Express; Days: 1; Price: 9.95\n" in doc.text
     assert "### Layout" in doc.text and "Kept as text." in doc.text
-
 
 
 def test_pdf_text_layer_and_broken_pdf(tmp_path):
