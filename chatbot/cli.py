@@ -63,6 +63,8 @@ def _echo_ingest(settings: Settings, report: IngestReport) -> None:
     )
     for source, reason in report.failures.items():
         click.echo(f"skipped {source}: {reason}", err=True)
+    for note in report.repeat_notes():
+        click.echo(f"note: {note} (`chatbot kb remove SOURCE`)", err=True)
     if report.failures and not (report.added or report.updated or report.unchanged):
         raise click.ClickException("no document could be ingested")
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +52,59 @@ class IngestReport:
     chunks_total: int = 0
     documents_total: int = 0
     offtopic_ceiling: float | None = None  # see `offtopic_ceiling`; sets the hand-off threshold
+    repeats: dict[str, list[str]] = field(default_factory=dict)  # see `repeating_documents`
+
+    def repeat_notes(self) -> list[str]:
+        """One line for the operator per document that repeats others (`repeats`)."""
+        notes = []
+        for source, repeated in self.repeats.items():
+            named = ", ".join(repeated[:3]) + (f" and {len(repeated) - 3} more" if len(repeated) > 3 else "")
+            notes.append(
+                f"{source} repeats the text of {len(repeated)} other documents ({named}). If it is a print or "
+                "all-in-one page, remove it: the bot reads each text twice and can quote the same words from both."
+            )
+        return notes
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
+
+
+def repeating_documents(chunks: list[Chunk], *, share: float = 0.9, least: int = 3) -> dict[str, list[str]]:
+    """The documents that hold the text of `least` or more other documents (each of those has at least `share` of
+    its sentences in it), and whose own text is mostly theirs.
+
+    A documentation site's print page (mdBook's `print.html`, Sphinx's single-page HTML) holds every page: crawled
+    with them, it doubles the index, and the same text fills two of the passages an answer reads. Two copies of one
+    page are not reported: each holds only the other.
+
+    Returns:
+        `dict[str, list[str]]`: source -> the sources of the documents it repeats.
+    """
+    sentences: dict[str, set[str]] = {}
+    for chunk in chunks:
+        body = chunk.text.partition("\n")[2]
+        found = {" ".join(s.lower().split()) for s in _SENTENCE_END.split(body)}
+        sentences.setdefault(chunk.source, set()).update(s for s in found if len(s.split()) >= 4)
+    holders: dict[str, set[str]] = {}
+    for source, own in sentences.items():
+        for sentence in own:
+            holders.setdefault(sentence, set()).add(source)
+    repeats: dict[str, list[str]] = {}
+    for source, own in sentences.items():
+        if len(own) < 3:  # a FAQ answer or a short note: too little text to call it repeated
+            continue
+        held = Counter(holder for s in own for holder in holders[s] if holder != source)
+        for holder, count in held.items():
+            if count >= share * len(own):
+                repeats.setdefault(holder, []).append(source)
+    # Several, and most of the holder's own text is theirs: a page that quotes two short notes (the options that
+    # every command page of the Cargo Book shares) is no print page. The Cargo Book's `print.html` holds 90 pages.
+    return {
+        source: sorted(repeated)
+        for source, repeated in sorted(repeats.items())
+        if len(repeated) >= least
+        and len(sentences[source] & set().union(*(sentences[r] for r in repeated))) >= 0.5 * len(sentences[source])
+    }
 
 
 def source_file(source: str) -> str:
@@ -164,6 +219,7 @@ def ingest(
         report.offtopic_ceiling = old.manifest.offtopic_ceiling
     report.chunks_total = len(chunks)
     report.documents_total = len(final_hashes)
+    report.repeats = repeating_documents(chunks)
     return report
 
 

@@ -26,6 +26,7 @@ from finetune.background import JobRunner
 from knowledge_base.crawl import crawl_site, site_folder
 from knowledge_base.embedder import Embedder
 from knowledge_base.index import KnowledgeIndex
+from knowledge_base.ingest import IngestReport
 from knowledge_base.loaders import SUPPORTED_SUFFIXES
 from ui.review_console import require_user
 
@@ -95,7 +96,7 @@ class OperatorConsole:
         return (
             f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged; "
             f"{report.chunks_embedded} chunks embedded; {report.documents_total} documents in the knowledge base. "
-            f"The bot hands over below retrieval confidence {threshold:.2f}." + failures
+            f"The bot hands over below retrieval confidence {threshold:.2f}." + failures + _notes(report)
         )
 
     def crawl(self, url: str, request: gr.Request) -> str:
@@ -111,7 +112,7 @@ class OperatorConsole:
         return (
             f"{len(crawl.saved)} pages fetched, {len(crawl.skipped)} skipped; {len(report.added)} added, "
             f"{len(report.updated)} updated, {len(report.unchanged)} unchanged, {len(report.removed)} removed; "
-            f"{report.documents_total} documents in the knowledge base." + skipped
+            f"{report.documents_total} documents in the knowledge base." + skipped + _notes(report)
         )
 
     def remove(self, source: str, request: gr.Request) -> str:
@@ -299,6 +300,10 @@ class OperatorConsole:
         report_md, plot = report_paths(out)
         report = report_md.read_text(encoding="utf-8").replace(plot_link(plot.name), "")  # shown beside instead
         return report + f"\nResults, one line per question: `{out}`", str(plot) if plot.exists() else None
+
+
+def _notes(report: IngestReport) -> str:
+    return "".join(f"\n- note: {note}" for note in report.repeat_notes())
 
 
 def build_operator_page(console: OperatorConsole) -> gr.Blocks:

@@ -66,6 +66,20 @@ def test_home_option_overrides_the_environment(tiny_env, kb_dir, tmp_path):
     assert (tmp_path / "elsewhere" / "index" / "CURRENT").exists()
 
 
+def test_ingest_names_a_page_that_repeats_the_others(tiny_env, kb_dir):
+    texts = [f"# {name}\n" + "".join(f"The {name} rule {i} holds for every order. " for i in range(5))
+             for name in ("Returns", "Exchanges", "Warranty")]  # fmt: skip
+    for n, text in enumerate(texts):
+        (kb_dir / f"page{n}.md").write_text(text, encoding="utf-8")
+    (kb_dir / "print.md").write_text("\n".join(texts), encoding="utf-8")
+    result = invoke("kb", "ingest", str(kb_dir))
+    assert result.exit_code == 0, result.output
+    assert "note: kb/print.md repeats the text of 3 other documents (kb/page0.md, kb/page1.md, kb/page2.md)" in (
+        result.output
+    )
+    assert "`chatbot kb remove SOURCE`" in result.output
+
+
 def test_ingest_reports_bad_files_and_needs_a_path(tiny_env, kb_dir):
     (kb_dir / "notes.pages").write_bytes(b"PK")
     (kb_dir / "broken.docx").write_bytes(b"PK")

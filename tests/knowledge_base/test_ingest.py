@@ -147,3 +147,26 @@ def test_a_page_address_added_later_reaches_the_chunks_and_old_indexes_still_loa
     assert report.updated == ["kb/refunds.md"] and len(report.unchanged) == 2
     urls = {c.source: c.url for c in KnowledgeIndex.load(tmp_path / "index").chunks}
     assert urls == {"kb/refunds.md": "https://help.example.com/refunds", "kb/shipping.md": "", "kb/faq.csv#1": ""}
+
+
+def test_a_page_that_repeats_the_others_is_reported(tmp_path, fake_embedder):
+    pages = {
+        name: "".join(f"The {name} rule number {i} applies to every order we ship. " for i in range(1, 6))
+        for name in ("returns", "refunds", "delivery", "warranty")
+    }
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for name, text in pages.items():
+        (kb / f"{name}.md").write_text(f"# {name.title()}\n{text}", encoding="utf-8")
+    (kb / "faq.csv").write_text("question,answer\nDo you ship abroad?,Yes.\n", encoding="utf-8")
+    # A copy of one page is not a print page: each holds only the other.
+    (kb / "returns-copy.md").write_text(f"# Returns\n{pages['returns']}", encoding="utf-8")
+    assert run([kb], tmp_path / "index", fake_embedder).repeats == {}
+    combined = "\n".join(f"## {name.title()}\n{text}" for name, text in pages.items())
+    (kb / "print.md").write_text(f"# All articles\n{combined}", encoding="utf-8")
+    report = run([kb], tmp_path / "index", fake_embedder)
+    repeated = ["kb/delivery.md", "kb/refunds.md", "kb/returns-copy.md", "kb/returns.md", "kb/warranty.md"]
+    assert report.repeats == {"kb/print.md": repeated}
+    (note,) = report.repeat_notes()
+    assert note.startswith("kb/print.md repeats the text of 5 other documents (kb/delivery.md, kb/refunds.md, "
+                           "kb/returns-copy.md and 2 more). If it is a print or all-in-one page, remove it")  # fmt: skip

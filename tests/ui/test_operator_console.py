@@ -53,6 +53,17 @@ def test_operator_uploads_ingests_lists_and_removes_documents(console, tmp_path)
     assert console.documents(request).empty
 
 
+def test_the_operator_is_told_of_a_page_that_repeats_the_others(console, tmp_path):
+    request = FakeRequest(console.accounts.login("omar", "operator passphrase"))
+    texts = [f"# {name}\n\n" + "".join(f"The {name} rule {i} holds for every order. " for i in range(5))
+             for name in ("Returns", "Exchanges", "Warranty")]  # fmt: skip
+    paths = [tmp_path / f"page{n}.md" for n in range(3)] + [tmp_path / "print.md"]
+    for path, text in zip(paths, [*texts, "\n\n".join(texts)], strict=True):
+        path.write_text(text, encoding="utf-8")
+    result = console.ingest([str(p) for p in paths], request)
+    assert "4 added" in result and "\n- note: uploads/print.md repeats the text of 3 other documents" in result
+
+
 def test_uploads_are_checked_for_type_and_size(tmp_path):
     script = tmp_path / "evil.exe"
     script.write_bytes(b"MZ")
