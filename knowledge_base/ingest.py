@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +12,7 @@ from tqdm.auto import tqdm
 
 from chatbot.errors import IndexNotBuiltError, InputError
 from chatbot.types import Chunk, Document
-from knowledge_base.chunking import chunk_document, document_hash
+from knowledge_base.chunking import chunk_document, document_hash, line_words, sentence_units
 from knowledge_base.embedder import Embedder
 from knowledge_base.index import KnowledgeIndex, Manifest
 from knowledge_base.loaders import load_paths
@@ -66,9 +65,6 @@ class IngestReport:
         return notes
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
-
-
 def repeating_documents(chunks: list[Chunk], *, share: float = 0.9, least: int = 3) -> dict[str, list[str]]:
     """The documents that hold the text of `least` or more other documents (each of those has at least `share` of
     its sentences in it), and whose own text is mostly theirs.
@@ -82,9 +78,9 @@ def repeating_documents(chunks: list[Chunk], *, share: float = 0.9, least: int =
     """
     sentences: dict[str, set[str]] = {}
     for chunk in chunks:
-        body = chunk.text.partition("\n")[2]
-        found = {" ".join(s.lower().split()) for s in _SENTENCE_END.split(body)}
-        sentences.setdefault(chunk.source, set()).update(s for s in found if len(s.split()) >= 4)
+        units = sentence_units(line_words(chunk.text.partition("\n")[2]))
+        found = {" ".join(word.strip().lower() for word in unit) for unit in units if len(unit) >= 4}
+        sentences.setdefault(chunk.source, set()).update(found)
     holders: dict[str, set[str]] = {}
     for source, own in sentences.items():
         for sentence in own:

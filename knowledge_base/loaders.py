@@ -24,8 +24,8 @@ TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 FAQ_SUFFIXES = {".csv", ".jsonl"}
 HTML_SUFFIXES = {".html", ".htm"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | FAQ_SUFFIXES | HTML_SUFFIXES | {".pdf", ".docx"}
-# Page furniture that is not content: menus, banners, cookie notices, scripts.
 HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
+# Page furniture that is not content: menus, banners, cookie notices, scripts.
 HTML_NOISE = ["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg"]
 # Furniture inside the main content, by the class or id help-center themes give it ("related-articles",
 # "article-votes", "breadcrumbs", "cookie-banner"): a word of the name, between dashes or underscores.
