@@ -31,10 +31,13 @@ def parse_history(raw: str) -> tuple[str, list[dict[str, str]]]:
     return parsed[0]["content"], list(reversed(parsed[1:]))
 
 
-def write_kb(folder: Path, leave_out: frozenset[str] = frozenset()) -> int:
+def read_documents() -> list[dict]:
+    return [json.loads(line) for line in (DATA / "doc2dial_dev" / "docs.jsonl").open()]
+
+
+def write_kb(folder: Path, docs: list[dict], leave_out: frozenset[str] = frozenset()) -> int:
     """The documents as Markdown files, except those whose doc_key is in `leave_out`; returns how many were written."""
     folder.mkdir(parents=True, exist_ok=True)
-    docs = [json.loads(line) for line in (DATA / "doc2dial_dev" / "docs.jsonl").open()]
     written = 0
     for i, doc in enumerate(docs):
         if doc["doc_key"] in leave_out:
@@ -45,8 +48,8 @@ def write_kb(folder: Path, leave_out: frozenset[str] = frozenset()) -> int:
     return written
 
 
-def left_out_documents(fraction: float, seed: int = 13) -> frozenset[str]:
-    keys = sorted(json.loads(line)["doc_key"] for line in (DATA / "doc2dial_dev" / "docs.jsonl").open())
+def left_out_documents(docs: list[dict], fraction: float, seed: int = 13) -> frozenset[str]:
+    keys = sorted(doc["doc_key"] for doc in docs)
     return frozenset(random.Random(seed).sample(keys, round(fraction * len(keys))))
 
 
@@ -83,15 +86,16 @@ def main() -> None:
     args = parser.parse_args()
     if not 0.0 <= args.leave_out < 1.0:
         parser.error(f"--leave-out must be in [0, 1): {args.leave_out}")
+    docs = read_documents()
     if args.leave_out:
-        left_out = left_out_documents(args.leave_out)
-        kept = write_kb(args.out / "kb_gaps", left_out)
+        left_out = left_out_documents(docs, args.leave_out)
+        kept = write_kb(args.out / "kb_gaps", docs, left_out)
         rows = doc2dial_questions(args.limit, left_out=left_out)
         write_questions(args.out / "gaps.jsonl", rows)
         gaps = sum(not r["answerable"] for r in rows)
         print(f"{kept} documents in {args.out / 'kb_gaps'} ({len(left_out)} left out); {gaps} of {len(rows)} "
               f"questions in {args.out}/gaps.jsonl are about a left-out document")  # fmt: skip
-    n = write_kb(args.out / "kb")
+    n = write_kb(args.out / "kb", docs)
     for name, rows in (("doc2dial", doc2dial_questions(args.limit)), ("clinc", clinc_questions(args.limit))):
         write_questions(args.out / f"{name}.jsonl", rows)
     print(f"{n} documents in {args.out / 'kb'}; questions in {args.out}/doc2dial.jsonl and clinc.jsonl")

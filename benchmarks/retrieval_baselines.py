@@ -16,7 +16,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).parent))
 
-from doc2dial_sets import doc2dial_questions, write_kb  # noqa: E402
+from doc2dial_sets import doc2dial_questions, read_documents, write_kb  # noqa: E402
 
 from chatbot.evaluation import covers, within_budget  # noqa: E402
 from chatbot.retrieval import HybridRetriever, IndexHandle, build_query  # noqa: E402
@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--overlap-words", type=int, default=30)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="d2d-"))
-    write_kb(home / "kb")
+    write_kb(home / "kb", read_documents())
     embedder = SentenceTransformerEmbedder()
     ingest([home / "kb"], embedder=embedder, index_dir=home / "index", chunk_words=args.chunk_words,
            chunk_overlap_words=args.overlap_words, progress=False)  # fmt: skip

@@ -231,6 +231,7 @@ def with_what_follows(index: KnowledgeIndex, chunk: Chunk) -> Chunk:
         return chunk  # repeated further on: where this chunk ends there is unclear
     # The window can end inside a line (a list item of several sentences): the next chunk then finishes it.
     end_of_line, _, after = after.partition("\n") if shared and not after.startswith("\n") else ("", "", after)
+    end_of_line = end_of_line.strip()
     rest = [line.strip() for line in after.split("\n") if line.strip()]
     items = rest[: next((k for k, line in enumerate(rest) if not list_marker(line)), len(rest))]
     if items:
@@ -238,8 +239,8 @@ def with_what_follows(index: KnowledgeIndex, chunk: Chunk) -> Chunk:
     elif pointer is None:
         return chunk  # the list ended with this chunk
     else:  # a pointer's point: the end of its own line, else the next line
-        rest = [] if end_of_line.strip() else rest[:1]
-    if not rest and not end_of_line.strip():
+        rest = [] if end_of_line else rest[:1]
+    if not rest and not end_of_line:
         return chunk
-    text = " ".join([chunk.text.rstrip(), end_of_line.strip()]).rstrip()
+    text = f"{chunk.text.rstrip()} {end_of_line}".rstrip()
     return replace(chunk, text="\n".join([text, *rest]))
