@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from chatbot.errors import InputError
 from chatbot.guard import remove_control_characters
 from chatbot.types import Document
+from knowledge_base.pdf import pdf_lines, pdf_markdown, pdf_title
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ HTML_NOISE = ["script", "style", "noscript", "template", "nav", "header", "foote
 # Furniture inside the main content, by the class or id help-center themes give it ("related-articles",
 # "article-votes", "breadcrumbs", "cookie-banner"): a word of the name, between dashes or underscores.
 HTML_FURNITURE = re.compile(
-    r"(?:^|[-_])(?:breadcrumbs?|related|relatives|recent|recently|votes?|voting|share|sharing|social|comments?|"
+    r"(?:^|[-_])(?:breadcrumbs?|toc|nav|navbar|navheader|navfooter|navigation|related|relatives|recent|recently|votes?|voting|share|sharing|social|comments?|"
     r"sidebar|cookies?|consent|banner|pagination|pager|subscribe|newsletter|promo|skip)(?:[-_]|$)",
     re.IGNORECASE,
 )
@@ -235,7 +236,7 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
     for tag in root.find_all(HTML_NOISE):
         tag.decompose()
     total = len(root.get_text(" ", strip=True))
-    for tag in root.find_all(_is_furniture):
+    for tag in root.find_all(lambda tag: _is_furniture(tag) or is_link_list(tag)):
         # Never most of the page: a theme may name the content's own container "has-sidebar".
         if not tag.decomposed and len(tag.get_text(" ", strip=True)) < 0.5 * total:
             tag.decompose()
@@ -274,26 +275,38 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
     return text, title, url
 
 
+def is_link_list(tag: Any) -> bool:
+    """True for a list of 3 or more items that are each nothing but a link: a table of contents ("In this
+    article"), a menu or a list of related pages. Its lines repeat the headings of the page or of others, so a
+    question matches them better than the text that answers it."""
+    if tag.name not in ("ul", "ol", "dl"):
+        return False
+    items = tag.find_all(["li", "dt", "dd"], recursive=False)
+    return len(items) >= 3 and all(
+        (text := item.get_text(" ", strip=True))
+        and text == " ".join(link.get_text(" ", strip=True) for link in item.find_all("a")).strip()
+        for item in items
+    )
+
+
 def _is_furniture(tag: Any) -> bool:
     names = [*(tag.get("class") or []), tag.get("id") or ""]
     return any(HTML_FURNITURE.search(str(name)) for name in names if name)
 
 
 def pdf_document(path: Path, source: str) -> Document:
-    """A PDF's text layer, page by page; a scanned PDF without one is refused (no OCR)."""
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    """A PDF's text layer as Markdown (`knowledge_base.pdf`); a scanned PDF without one is refused (no OCR)."""
+    from pdfminer.psexceptions import PSException
 
     try:
-        reader = PdfReader(path)
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except PdfReadError as err:
+        text, title = pdf_markdown(pdf_lines(path)), pdf_title(path)
+    except PSException as err:
         raise ValueError(f"not a readable PDF: {err}") from err
-    text = "\n\n".join(p.strip() for p in pages if p.strip())
     if not text:
         raise ValueError("the PDF has no text layer (scanned pages need OCR first)")
-    title = str(reader.metadata.get("/Title") or "").strip() if reader.metadata else ""
-    return Document(source=source, title=title or markdown_title(text, default=path.stem), text=text)
+    # Without a title in its document information, a PDF's first heading is its title (its largest text is).
+    heading = next((line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")), "")
+    return Document(source=source, title=title or heading or markdown_title(text, default=path.stem), text=text)
 
 
 def docx_document(path: Path, source: str) -> Document:

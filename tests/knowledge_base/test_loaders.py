@@ -82,6 +82,27 @@ def test_html_keeps_main_content_and_headings_not_navigation(tmp_path):
         assert noise not in doc.text
 
 
+def test_html_lists_of_links_and_tables_of_contents_are_left_out(tmp_path):
+    (tmp_path / "page.html").write_text(
+        """<html><body><main><h1>Returns</h1>
+        <p>In this article:</p><ul><li><a href="#when">When can I return?</a></li>
+        <li><a href="#how">How do I return?</a></li><li><a href="#refund">When is my refund paid?</a></li></ul>
+        <div class="toc"><p>Table of Contents</p><dl><dt><a href="#when">1. When can I return?</a></dt></dl></div>
+        <h2 id="when">When can I return?</h2><p>Within 30 days.</p>
+        <h2 id="how">How do I return?</h2><p>Carriers that collect the parcel:</p>
+        <ul><li><a href="/ups">UPS</a> on weekdays</li><li><a href="/dhl">DHL</a> on Saturdays</li>
+        <li><a href="/post">The post office</a>, every day</li></ul>
+        <p>See also:</p><ul><li><a href="/exchanges">Exchanges</a></li><li><a href="/refunds">Refunds</a></li></ul>
+        <p>The refund is paid within 10 days of our receiving the parcel.</p></main></body></html>""",
+        encoding="utf-8",
+    )
+    (doc,) = load_paths([tmp_path / "page.html"]).documents
+    assert doc.text.count("When can I return?") == 1 and "Table of Contents" not in doc.text
+    assert "How do I return?" in doc.text and "When is my refund paid?" not in doc.text
+    assert "- UPS on weekdays\n- DHL on Saturdays\n- The post office, every day" in doc.text  # links with text
+    assert "- Exchanges\n- Refunds" in doc.text  # two links are not a menu
+
+
 def test_html_source_line_breaks_are_spaces_and_tables_become_rows(tmp_path):
     # Generated help pages wrap their source at a fixed width: a browser shows one paragraph, and so must the text.
     (tmp_path / "page.html").write_text(
