@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chatbot.grounding import line_split, list_marker, points_forward
+from chatbot.grounding import is_customer_heading, line_split, list_marker, points_forward
 from chatbot.types import Chunk, Passage, Turn
 from knowledge_base.chunking import continues_a_list, overlap_length, with_list_start
 from knowledge_base.embedder import Embedder
@@ -186,12 +186,33 @@ class HybridRetriever:
         )
         return [
             Passage(
-                chunk=with_what_follows(index, with_list_start_of(index, index.chunks[row])),
+                chunk=with_what_follows(
+                    index, with_list_start_of(index, with_question_heading(index, index.chunks[row]))
+                ),
                 score=score,
                 confidence=float(np.clip(confidence, 0.0, 1.0)),
             )
             for (row, score), confidence in zip(fused, blended, strict=True)
         ]
+
+
+def with_question_heading(index: KnowledgeIndex, chunk: Chunk) -> Chunk:
+    """`chunk`, or when it opens a section headed by a question in the customer's voice ("## How do I return an
+    item?"), a copy whose text starts with that question, as a line of its own.
+
+    Help centers and FAQ documents answer a question in the sentences right under it. Where the question is a line
+    of the text (plain text, doc2dial's pages), the answer finds it and quotes what follows it; as a heading, it
+    was only the passage's section name, and the sentence most like the question could come from anywhere in the
+    section.
+    """
+    question = chunk.heading.rpartition(" > ")[2].lstrip("#").strip()
+    if chunk.kind == "faq" or not is_customer_heading(question):
+        return chunk
+    previous = index.chunk_at(chunk.source, chunk.position - 1)
+    if previous is not None and previous.heading == chunk.heading:
+        return chunk  # the section began in an earlier chunk
+    title, _, body = chunk.text.partition("\n")
+    return replace(chunk, text=f"{title}\n{question}\n{body}")
 
 
 def with_list_start_of(index: KnowledgeIndex, chunk: Chunk) -> Chunk:

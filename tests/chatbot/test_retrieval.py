@@ -149,3 +149,21 @@ def test_a_passage_that_ends_inside_a_list_gets_the_rest_of_the_list(tmp_path, f
     (first,) = [p for p in passages if p.chunk.position == 0]
     # The cut item is finished, the other items follow, once each; the text after the list does not.
     assert first.chunk.text.split("\n")[1:] == ["Causes of rebuilds:", *lines]
+
+
+def test_a_passage_that_opens_a_section_headed_by_a_question_starts_with_the_question(tmp_path, fake_embedder):
+    answer = "".join(f"Refunds for order number {i} reach the card in ten days. " for i in range(1, 30))
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "faq.md").write_text(f"# FAQ\n## How long do refunds take?\n{answer}\n## Shipping costs\n"
+                                            "Shipping is free above fifty euros.\n", encoding="utf-8")  # fmt: skip
+    ingest([tmp_path / "kb"], embedder=fake_embedder, index_dir=tmp_path / "index", progress=False)
+    indexed = IndexHandle(tmp_path / "index").get().chunks
+    assert indexed[1].heading == "How long do refunds take?" and indexed[-1].heading == "Shipping costs"
+    retriever = HybridRetriever(IndexHandle(tmp_path / "index"), fake_embedder)
+    passages = retriever.retrieve("refunds", [], k=len(indexed))
+    by_position = {p.chunk.position: p.chunk.text.split("\n")[1] for p in passages}
+    # The section's first passage reads as the page does, question first; its second passage and a section named
+    # by a topic, not a question, are as they were indexed.
+    assert by_position[0] == "How long do refunds take?"
+    assert by_position[1].startswith("Refunds for order number")
+    assert by_position[len(indexed) - 1] == "Shipping is free above fifty euros."
