@@ -41,17 +41,40 @@ def split_sections(text: str) -> list[tuple[str, str]]:
 _BLOCK_START = re.compile(r"^\s*(?:[-*+•]\s|\d+[.)]\s|\||#|>)")
 
 
-def unwrap_lines(text: str) -> str:
+WRAPPED_SHARE = 0.7  # in a hard-wrapped text, a line at least this share of the wrap width was wrapped
+
+
+def wrap_width(text: str) -> int | None:
+    """The width that a plain text was hard-wrapped at, else None.
+
+    Text exports, e-mails and man-page dumps end their lines near a fixed width (70-80 characters): most lines
+    are nearly as long as the longest usual one. Markdown that is not wrapped has lines of any length.
+    """
+    lengths = sorted(len(line.strip()) for line in text.splitlines() if line.strip())
+    if len(lengths) < 10:
+        return None
+    width = lengths[int(0.9 * len(lengths))]
+    wrapped = sum(length >= WRAPPED_SHARE * width for length in lengths)
+    return width if width <= 100 and wrapped >= 0.5 * len(lengths) else None
+
+
+def unwrap_lines(text: str, width: int | None = None) -> str:
     """Join the lines of a wrapped sentence: a line that continues the one before (starts in lower case or
     with a digit, after a line that does not end a sentence) is the same sentence. PDFs, plain text and much
     Markdown wrap their paragraphs at a fixed width; list items, table rows, headings and short title lines
-    stay lines of their own."""
+    stay lines of their own.
+
+    In a text hard-wrapped at `width` (see `wrap_width`), a line also goes on after a line that was wrapped: one
+    that fills the width and does not end a sentence ("... are available as" + "Debian packages, ...").
+    """
     lines: list[str] = []
     for line in text.splitlines():
         stripped = line.strip()
         previous = lines[-1].rstrip() if lines else ""
-        continues = stripped[:1].islower() or (stripped[:1].isdigit() and not _BLOCK_START.match(stripped))
-        if previous and continues and previous[-1] not in ".!?:" and not stripped.startswith("|"):
+        block = bool(_BLOCK_START.match(stripped))
+        wrapped = width is not None and len(previous.strip()) >= WRAPPED_SHARE * width and not previous.startswith("#")
+        continues = stripped[:1].islower() or (stripped[:1].isdigit() and not block) or (wrapped and not block)
+        if previous and stripped and continues and previous[-1] not in ".!?:" and not stripped.startswith("|"):
             lines[-1] = f"{previous} {stripped}"
         else:
             lines.append(line)
@@ -183,10 +206,11 @@ def chunk_document(
     """
     if doc.kind == "faq":
         return [_make_chunk(doc, 0, "", f"{doc.title}\n{doc.text.strip()}")]
+    width = wrap_width(doc.text)
     windows = [
         (heading, f"{doc.title} > {heading}" if heading else doc.title, window)
         for heading, body in split_sections(doc.text) or [("", doc.text)]
-        for window in sentence_windows(line_words(unwrap_lines(body)), size, overlap)
+        for window in sentence_windows(line_words(unwrap_lines(body, width)), size, overlap)
     ]
     texts = [f"{prefix}\n{join_words(window)}" for _, prefix, window in windows]
     splits: dict[int, list[list[str]]] = {}
@@ -217,8 +241,8 @@ def _make_chunk(doc: Document, position: int, heading: str, text: str) -> Chunk:
 
 
 # Raised when the same article text is cut into different chunks: 2 keeps line breaks (lists, table rows), 3 cuts
-# between sentences. Articles hashed by an earlier chunking are then chunked and embedded again at their next ingest.
-ARTICLE_CHUNKING = 3
+# between sentences, 4 joins the lines of hard-wrapped text (`wrap_width`). Articles hashed by an earlier chunking are then chunked and embedded again at their next ingest.
+ARTICLE_CHUNKING = 4
 
 
 _NUMBERED_ITEM = re.compile(r"^\s*(\d+)[.)]\s+")

@@ -8,6 +8,7 @@ from knowledge_base.chunking import (
     sentence_windows,
     split_sections,
     window_words,
+    wrap_width,
 )
 
 
@@ -114,6 +115,23 @@ def test_wrapped_sentences_are_joined_but_lists_and_titles_stay_lines():
         "- Take photos of the box and the items",
         "2. Send them",
     ]
+
+
+def test_a_hard_wrapped_text_joins_lines_cut_at_its_width_whatever_the_next_line_starts_with():
+    # A text export wrapped at 60 characters: "Debian packages, ..." goes on the sentence before it.
+    paragraph = [
+        "Several free implementations of Java technology are sold as",
+        "Debian packages, providing both Java Development Kits and the",
+        "Runtime Environments. You can write, debug and run Java code",
+        "using Debian.",
+    ]
+    others = [f"Line number {i} of another paragraph that is also wrapped here." for i in range(8)]
+    text = "\n".join(["5.7. (How) Does Debian support Java?", "", *paragraph, "", *others, "", "Short title", "Body."])
+    assert wrap_width(text) == 61 and wrap_width("## Returns\n" + "A line that is not wrapped at all. " * 20) is None
+    (chunk,) = chunk_document(Document("faq.txt", "FAQ", text))
+    lines = chunk.text.split("\n")[1:]
+    assert lines[:2] == ["5.7. (How) Does Debian support Java?", " ".join(paragraph)]
+    assert lines[-2:] == ["Short title", "Body."]  # a short line is not wrapped: it stays a line
 
 
 def test_faq_entry_is_one_chunk():
