@@ -64,7 +64,7 @@ def pdf_markdown(lines: list[Line]) -> str:
         if level is not None:
             # A heading wrapped over lines ("4.1 On what ... GNU/Linux" + "run?") is one heading.
             if previous is not None and blocks and blocks[-1].startswith("#") and _same_heading(previous, line):
-                blocks[-1] += " " + text
+                blocks[-1] = joined(blocks[-1], text)
             else:
                 blocks.append("#" * level + " " + text)
             previous, indent = line, 0.0

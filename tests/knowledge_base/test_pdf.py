@@ -30,14 +30,15 @@ def test_wrapped_paragraphs_are_one_line_each_and_a_larger_line_is_a_heading():
 def test_a_heading_over_two_lines_is_one_heading_and_sizes_give_levels():
     lines = [
         line(0, 60, "Returns", size=20),
-        line(0, 100, "What if the parcel arrived damaged and the", size=14),
-        line(0, 116, "box is open?", size=14),
-        line(0, 140, "Keep the box and send us a photo of it within two days."),
+        line(0, 100, "What if the parcel arrived damaged and the card-", size=14),
+        line(0, 116, "board box is open?", size=14),
+        line(0, 140, "Keep the box and send us a photo of it within two days. We then"),
+        line(0, 152, "send you a new one."),
     ]
     assert pdf_markdown(lines).split("\n\n") == [
         "## Returns",
-        "### What if the parcel arrived damaged and the box is open?",
-        "Keep the box and send us a photo of it within two days.",
+        "### What if the parcel arrived damaged and the cardboard box is open?",
+        "Keep the box and send us a photo of it within two days. We then send you a new one.",
     ]
 
 
