@@ -241,7 +241,8 @@ def _make_chunk(doc: Document, position: int, heading: str, text: str) -> Chunk:
 
 
 # Raised when the same article text is cut into different chunks: 2 keeps line breaks (lists, table rows), 3 cuts
-# between sentences, 4 joins the lines of hard-wrapped text (`wrap_width`). Articles hashed by an earlier chunking are then chunked and embedded again at their next ingest.
+# between sentences, 4 joins the lines of hard-wrapped text (`wrap_width`). Articles hashed by an earlier chunking
+# are then chunked and embedded again at their next ingest.
 ARTICLE_CHUNKING = 4
 
 
