@@ -125,6 +125,7 @@ _EMPHASIS = re.compile(r"\*\*|__|`")
 MIN_ANSWER_WORDS = 6  # shorter sentences are mostly cross-references ("See Returns.") or fragments
 # A sentence of the answer's passage at least this share as like the question as the best one joins the answer.
 SAME_TOPIC = 0.75
+MAX_HEADING_WORDS = 30  # a longer line that ends in a question is a paragraph, not a heading
 MAX_LIST_WORDS = 160  # a list (steps, options) comes whole when the answer, list included, stays this short
 # (Bitext: 110 cut 12 of 300 answers' lists, token F1 60.60; 160 cut none, 60.80)
 
@@ -137,6 +138,7 @@ class Candidate(NamedTuple):
     text: str  # as a customer should read it (see `plain_sentence`)
     marker: str = ""  # "-" or "1." when it belongs to a list item
     continues: bool = False  # a later sentence of the same list item
+    heading: bool = False  # part of a heading in the customer's voice (see `is_customer_heading`)
 
 
 def plain_sentence(sentence: str) -> str:
@@ -228,10 +230,23 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
     """
     every: list[Candidate] = []
     for i, passage in enumerate(passages):
-        sentences: list[tuple[str, str, bool]] = []  # (text, list marker, continues an item)
-        for line in line_sentences(passage_body(passage)):
+        sentences: list[tuple[str, str, bool, bool]] = []  # (text, list marker, continues an item, heading)
+        lines = line_sentences(passage_body(passage))
+        for number, line in enumerate(lines):
             marker = list_marker(line[0])
-            sentences.extend((plain_sentence(s), marker, n > 0 and bool(marker)) for n, s in enumerate(line))
+            plain = [plain_sentence(s) for s in line]
+            # A heading can say the customer's situation before it asks ("My parcel has not arrived. What can I
+            # do?"): a short line that ends in such a question, with its answer on the lines after it, is a heading,
+            # all of it.
+            words = len(" ".join(plain).split())
+            asks = (
+                number < len(lines) - 1
+                and not marker
+                and words <= MAX_HEADING_WORDS
+                and is_customer_heading(plain[-1])
+            )
+            for n, text in enumerate(plain):
+                sentences.append((text, marker, n > 0 and bool(marker), asks or is_customer_heading(text)))
         every.extend(Candidate(i, j, *sentence) for j, sentence in enumerate(sentences) if sentence[0])
     places = {(c.passage, c.position): c for c in every}
 
@@ -342,9 +357,9 @@ def extractive_answer(
     leans = leans_back(candidates[best].text) and not candidates[best].marker
     chosen = [best] + [k for k in before if leans and not candidates[k].marker]
     # A heading is left out below, so its words do not count, and what follows it is its answer, whatever its length.
-    heading = is_customer_heading(candidates[best].text)
+    heading = candidates[best].heading
     for k in following + same:
-        said = [c for c in chosen if not is_customer_heading(candidates[c].text)]
+        said = [c for c in chosen if not candidates[c].heading]
         words = sum(len(candidates[c].text.split()) for c in said) + len(candidates[k].text.split())
         relevant = k in following or 0 < SAME_TOPIC * similarities[best] <= similarities[k]
         if k not in chosen and relevant and (words <= max_words or (heading and k in following)):
@@ -353,7 +368,7 @@ def extractive_answer(
     # "I am studying in New York State."): it names the topic that the sentences after it answer, and only repeats
     # what the customer said. Left out when something else is said. A question to the reader ("could you give us
     # your order number?") is part of the answer and stays.
-    statements = [k for k in chosen if not is_customer_heading(candidates[k].text)]
+    statements = [k for k in chosen if not candidates[k].heading]
     chosen = statements or chosen
     chosen, cut = with_whole_lists(candidates, chosen, max_words=max(max_words, MAX_LIST_WORDS))
     # A sentence that ends in ":" announces what comes after it. Where that is not in the answer (the next section
@@ -398,9 +413,7 @@ def answering_sentence(candidates: list[Candidate], scores: np.ndarray, similari
     """
 
     def answers(j: int, k: int) -> bool:  # candidate j is a sentence of k's passage that is no heading
-        return (
-            j != k and candidates[j].passage == candidates[k].passage and not is_customer_heading(candidates[j].text)
-        )
+        return j != k and candidates[j].passage == candidates[k].passage and not candidates[j].heading
 
     def followed(k: int) -> bool:
         return any(answers(j, k) and candidates[j].position > candidates[k].position for j in range(len(candidates)))
@@ -410,7 +423,7 @@ def answering_sentence(candidates: list[Candidate], scores: np.ndarray, similari
 
     ranking = [int(k) for k in np.argsort(-scores, kind="stable")]
     for k in ranking:
-        heading = is_customer_heading(candidates[k].text)
+        heading = candidates[k].heading
         if followed(k) or not (heading or points_forward(candidates[k].text)):
             return k
         copies = [j for j in ranking if candidates[j].text == candidates[k].text and followed(j)]

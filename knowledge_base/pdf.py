@@ -72,16 +72,16 @@ def pdf_markdown(lines: list[Line]) -> str:
         bullet = text[0] in BULLETS and text[1:2] == " "
         if bullet:
             text = "- " + text[2:].lstrip()
+        item = bullet or bool(_NUMBERED.match(text))
+        # `previous` is None only before the first block.
         if (
             previous is None
-            or not blocks
             or blocks[-1].startswith("#")
-            or bullet
-            or _NUMBERED.match(text)
+            or item
             or new_paragraph(previous, line, blocks[-1], indent, body)
         ):
             blocks.append(text)
-            indent = line.x0 + body if bullet or _NUMBERED.match(text) else 0.0
+            indent = line.x0 + body if item else 0.0
         else:
             blocks[-1] = joined(blocks[-1], text)
         previous = line

@@ -405,3 +405,21 @@ def test_a_leading_yes_or_no_is_left_out(text, expected):
 def test_a_passage_sentence_answers_without_the_pages_own_yes():
     (candidate,) = candidate_sentences([passage("Yes, you can return sale items within 30 days.")])
     assert candidate.text == "You can return sale items within 30 days."
+
+
+def test_a_heading_that_tells_the_situation_before_it_asks_is_left_out_whole():
+    faq = passage(
+        "My parcel has not arrived after ten days. What can I do?\n"
+        "Call the carrier with your tracking number and ask them to trace the parcel."
+    )
+    candidates = candidate_sentences([faq])
+    # "What can I do?" is too short to be a candidate; the situation before it is part of the heading.
+    assert [(c.text[:9], c.heading) for c in candidates] == [("My parcel", True), ("Call the ", False)]
+    answer = extractive_answer(candidates, np.array([0.9, 0.5]), [0.9])
+    assert answer == "Call the carrier with your tracking number and ask them to trace the parcel [1]."
+    # A paragraph that ends in a question is no heading: what it tells the reader stays an answer.
+    long_line = (
+        "Parcels are handed to the carrier on the day after payment, and most arrive within three working days. " * 2
+    )
+    first = candidate_sentences([passage(long_line + "Why wait?\nOrder today.")])[0]
+    assert first.text.startswith("Parcels are handed") and not first.heading
