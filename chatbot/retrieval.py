@@ -205,7 +205,7 @@ def with_question_heading(index: KnowledgeIndex, chunk: Chunk) -> Chunk:
     was only the passage's section name, and the sentence most like the question could come from anywhere in the
     section.
     """
-    question = chunk.heading.rpartition(" > ")[2].lstrip("#").strip()
+    question = chunk.heading.rpartition(" > ")[2]
     if chunk.kind == "faq" or not is_customer_heading(question):
         return chunk
     previous = index.chunk_at(chunk.source, chunk.position - 1)

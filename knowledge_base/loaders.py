@@ -31,8 +31,9 @@ HTML_NOISE = ["script", "style", "noscript", "template", "nav", "header", "foote
 # Furniture inside the main content, by the class or id help-center themes give it ("related-articles",
 # "article-votes", "breadcrumbs", "cookie-banner"): a word of the name, between dashes or underscores.
 HTML_FURNITURE = re.compile(
-    r"(?:^|[-_])(?:breadcrumbs?|toc|nav|navbar|navheader|navfooter|navigation|related|relatives|recent|recently|votes?|voting|share|sharing|social|comments?|"
-    r"sidebar|cookies?|consent|banner|pagination|pager|subscribe|newsletter|promo|skip)(?:[-_]|$)",
+    r"(?:^|[-_])(?:breadcrumbs?|toc|nav|navbar|navheader|navfooter|navigation|related|relatives|recent|recently|"
+    r"votes?|voting|share|sharing|social|comments?|sidebar|cookies?|consent|banner|pagination|pager|subscribe|"
+    r"newsletter|promo|skip)(?:[-_]|$)",
     re.IGNORECASE,
 )
 # A block of text repeated on this share of a folder's web pages (and on at least 3) is the site's template
