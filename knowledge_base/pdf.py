@@ -59,7 +59,7 @@ def pdf_markdown(lines: list[Line]) -> str:
     previous: Line | None = None
     indent = 0.0  # where the text of the current list item starts (its continuation lines align there)
     for line in kept:
-        level = levels.get(round(line.size * 2) / 2) if len(line.text.split()) <= MAX_HEADING_WORDS else None
+        level = levels.get(size_class(line)) if len(line.text.split()) <= MAX_HEADING_WORDS else None
         text = line.text
         if level is not None:
             # A heading wrapped over lines ("4.1 On what ... GNU/Linux" + "run?") is one heading.
@@ -96,18 +96,23 @@ def _is_item(block: str) -> bool:
     return block.startswith("- ") or bool(_NUMBERED.match(block))
 
 
+def size_class(line: Line) -> float:
+    """`line`'s font size to half a point: the sizes of one style differ by rounding ("14.35", "14.3")."""
+    return round(line.size * 2) / 2
+
+
 def body_size(lines: list[Line]) -> float:
     """The font size of most of the text (by characters), to half a point."""
     sizes: Counter[float] = Counter()
     for line in lines:
-        sizes[round(line.size * 2) / 2] += len(line.text)
+        sizes[size_class(line)] += len(line.text)
     return sizes.most_common(1)[0][0]
 
 
 def heading_levels(lines: list[Line], body: float) -> dict[float, int]:
     """Markdown heading level for each font size clearly larger than the body's: the largest 2 (`#` is the
     document's title), the next 3, ..., at most 6."""
-    sizes = sorted({round(line.size * 2) / 2 for line in lines if line.size >= HEADING_SCALE * body}, reverse=True)
+    sizes = sorted({size_class(line) for line in lines if line.size >= HEADING_SCALE * body}, reverse=True)
     return {size: min(2 + k, 6) for k, size in enumerate(sizes)}
 
 
