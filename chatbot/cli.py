@@ -108,9 +108,15 @@ def kb_ingest(settings: Settings, paths: tuple[Path, ...], demo: bool, rebuild: 
 @click.argument("url")
 @click.option("--max-pages", default=500, show_default=True, help="Stop after this many pages.")
 @click.option("--delay", default=0.5, show_default=True, help="Seconds between requests (robots.txt may ask more).")
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="PATTERN",
+    help="Never fetch addresses whose path matches, e.g. '/help/community/*' or '*/login*' (repeatable).",
+)
 @click.pass_obj
 @handle_errors
-def kb_crawl(settings: Settings, url: str, max_pages: int, delay: float) -> None:
+def kb_crawl(settings: Settings, url: str, max_pages: int, delay: float, exclude: tuple[str, ...]) -> None:
     """Fetch your help center's pages from its website and ingest them; citations link to the pages.
 
     Give its sitemap (every page it lists) or a start page (its links are followed within the same section
@@ -121,13 +127,14 @@ def kb_crawl(settings: Settings, url: str, max_pages: int, delay: float) -> None
     Examples:
         chatbot kb crawl https://help.example.com/sitemap.xml
         chatbot kb crawl https://example.com/help/ --max-pages 200
+        chatbot kb crawl https://example.com/help/ --exclude '/help/community/*' --exclude '*/fr/*'
     """
     from chatbot.kb_admin import ingest_paths
     from knowledge_base.crawl import crawl_site, site_folder
     from knowledge_base.embedder import SentenceTransformerEmbedder
 
     folder = site_folder(settings.home / "sites", url)
-    crawl = crawl_site(url, folder, max_pages=max_pages, delay_s=delay)
+    crawl = crawl_site(url, folder, max_pages=max_pages, delay_s=delay, exclude=exclude)
     click.echo(f"{len(crawl.saved)} pages fetched into {folder}, {len(crawl.skipped)} skipped")
     for address, why in list(crawl.skipped.items())[:10]:
         click.echo(f"  skipped {address}: {why}")

@@ -3,12 +3,14 @@
 From a sitemap (`https://help.example.com/sitemap.xml`: every page it lists on that site), or from a start page by
 following its links within the same section of the site (`https://example.com/help/` stays under `/help/`).
 Polite by default: robots.txt is obeyed (its crawl delay too), one request at a time with a pause between, web
-pages and PDF documents only. Each page is saved with its address as `<link rel="canonical">`, and the folder's
-`.urls.json` names every file's address (PDFs have no other place for it), so citations link to them.
+pages and PDF documents only; addresses that match an `exclude` pattern are never fetched. Each page is saved with
+its address as `<link rel="canonical">`, and the folder's `.urls.json` names every file's address (PDFs have no
+other place for it), so citations link to them.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import html
 import json
@@ -17,6 +19,7 @@ import re
 import shutil
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -58,6 +61,29 @@ def site_folder(sites_dir: Path, url: str) -> Path:
     return sites_dir / urlsplit(check_start(url)).netloc.replace(":", "_")
 
 
+def check_patterns(patterns: Sequence[str]) -> list[str]:
+    """The exclude patterns, or `InputError` naming one that could match no address: a pattern is matched against
+    an address's path and query ("/help/community/*", "*/login*", "/search*"), which start with "/"."""
+    checked = []
+    for pattern in patterns:
+        pattern = pattern.strip()
+        if not pattern.startswith(("/", "*")):
+            raise InputError(
+                f"the exclude pattern {pattern!r} matches no address: patterns match the path and query, which start "
+                f"with '/', so start it with '/' or '*' (e.g. '*/{pattern.lstrip('/')}*')"
+            )
+        checked.append(pattern)
+    return checked
+
+
+def excluded_by(url: str, patterns: Sequence[str]) -> str | None:
+    """The first of `patterns` that `url`'s path and query match (shell-style: "*" any text, "?" one character),
+    else None. "/help/community/*" excludes https://h.example/help/community/topic-1."""
+    parts = urlsplit(url)
+    place = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return next((p for p in patterns if fnmatch.fnmatchcase(place, p)), None)
+
+
 def page_file(url: str, suffix: str = ".html") -> str:
     """The file (relative, under the site's folder) a page is saved as: its path, `suffix` added unless it ends so
     (or in .htm for a page), the query hashed."""
@@ -79,6 +105,7 @@ def crawl_site(
     *,
     max_pages: int = 500,
     delay_s: float = 0.5,
+    exclude: Sequence[str] = (),
     client: httpx.Client | None = None,
     progress: bool = True,
 ) -> CrawlReport:
@@ -91,12 +118,17 @@ def crawl_site(
         out_dir (`Path`): the folder the pages are saved in (one per site, e.g. `<home>/sites/help.example.com`).
         max_pages (`int`, *optional*, defaults to 500): stop after this many pages.
         delay_s (`float`, *optional*, defaults to 0.5): pause between requests (robots.txt may ask for longer).
+        exclude (`Sequence[str]`, *optional*): patterns of addresses never fetched (`excluded_by`): a forum, a login
+            page, search results, other languages. Each excluded address is reported as skipped, with its pattern.
         client (`httpx.Client`, *optional*): the HTTP client (tests pass their own); one is made otherwise.
         progress (`bool`, *optional*, defaults to `True`): show a progress bar.
     """
     start = check_start(start_url)
     if max_pages < 1:
         raise InputError(f"max_pages must be at least 1, got {max_pages}")
+    exclude = check_patterns(exclude)
+    if pattern := excluded_by(start, exclude):
+        raise InputError(f"the start address {start} is excluded by {pattern!r}")
     own = client is None
     http = client or httpx.Client(follow_redirects=True, timeout=20.0, headers={"User-Agent": USER_AGENT})
     staging = out_dir.with_name(out_dir.name + ".crawling")
@@ -115,6 +147,9 @@ def crawl_site(
         first = True
         while queue and len(report.saved) < max_pages:
             url = queue.popleft()
+            if pattern := excluded_by(url, exclude):
+                report.skipped[url] = f"excluded by {pattern!r}"
+                continue
             if not robots.can_fetch(USER_AGENT, url):
                 report.skipped[url] = "disallowed by robots.txt"
                 continue

@@ -99,12 +99,13 @@ class OperatorConsole:
             f"The bot hands over below retrieval confidence {threshold:.2f}." + failures + _notes(report)
         )
 
-    def crawl(self, url: str, request: gr.Request) -> str:
-        """Fetch the help center's pages from its website (sitemap or start page) and ingest them."""
+    def crawl(self, url: str, request: gr.Request, exclude: str = "") -> str:
+        """Fetch the help center's pages from its website (sitemap or start page) and ingest them; `exclude` holds
+        address patterns never fetched, separated by spaces or commas."""
         require_user(self.accounts, request, "operator")
         try:
             folder = site_folder(self.settings.home / "sites", url)
-            crawl = crawl_site(url, folder, progress=True)
+            crawl = crawl_site(url, folder, exclude=exclude.replace(",", " ").split(), progress=True)
             report = ingest_paths(self.settings, [folder], embedder=self.embedder, progress=True)
         except ChatbotError as err:
             raise gr.Error(str(err)) from err
@@ -321,6 +322,9 @@ def build_operator_page(console: OperatorConsole) -> gr.Blocks:
                     label="Or fetch your help center from its website: its sitemap or a start page", scale=4,
                     placeholder="https://help.example.com/sitemap.xml",
                 )  # fmt: skip
+                site_exclude = gr.Textbox(
+                    label="Leave out addresses like (optional)", scale=2, placeholder="/help/community/* */login*"
+                )
                 fetch = gr.Button("Fetch website", scale=1)
             kb_result = gr.Markdown()
             with gr.Row():
@@ -395,8 +399,8 @@ def build_operator_page(console: OperatorConsole) -> gr.Blocks:
         def run_ingest(files: list[Any] | None, request: gr.Request, progress: gr.Progress = TRACK_TQDM) -> str:
             return console.ingest(files, request)
 
-        def run_crawl(url: str, request: gr.Request, progress: gr.Progress = TRACK_TQDM) -> str:
-            return console.crawl(url, request)
+        def run_crawl(url: str, exclude: str, request: gr.Request, progress: gr.Progress = TRACK_TQDM) -> str:
+            return console.crawl(url, request, exclude)
 
         def run_remove(text: str, request: gr.Request) -> str:
             return console.remove(text, request)
@@ -450,7 +454,7 @@ def build_operator_page(console: OperatorConsole) -> gr.Blocks:
         save_text.click(run_save_text, [text_key, text_words], text_result).then(list_texts, None, texts)
         reset_text.click(run_reset_text, text_key, [text_result, text_words]).then(list_texts, None, texts)
         ingest.click(run_ingest, uploads, kb_result).then(list_documents, None, documents)
-        fetch.click(run_crawl, site_url, kb_result).then(list_documents, None, documents)
+        fetch.click(run_crawl, [site_url, site_exclude], kb_result).then(list_documents, None, documents)
         remove.click(run_remove, source, kb_result).then(list_documents, None, documents)
         show.click(show_report, version, [report, curve])
         promote.click(run_promote, [version, force], models_result).then(list_versions, None, versions)

@@ -159,9 +159,10 @@ def test_kb_crawl_fetches_the_site_and_answers_link_to_its_pages(tiny_env, help_
 
     monkeypatch.setattr(crawl.time, "sleep", lambda seconds: None)  # the polite pause between requests
     base, _ = help_site
-    result = invoke("kb", "crawl", base + "/help/")
-    assert "4 pages fetched" in result.output and "disallowed by robots.txt" in result.output
-    assert "4 added" in result.output
+    result = invoke("kb", "crawl", base + "/help/", "--exclude", "/help/shipping/*")
+    assert "3 pages fetched" in result.output and "disallowed by robots.txt" in result.output
+    assert f"skipped {base}/help/shipping/: excluded by '/help/shipping/*'" in result.output
+    assert "3 added" in result.output
     monkeypatch.setenv("CHATBOT_HANDOFF_CONFIDENCE", "0")
     answer = json.loads(invoke("ask", "--json", "How long do refunds take?").output)
     assert base + "/help/refunds.html" in {s["url"] for s in answer["sources"]}

@@ -3,7 +3,7 @@
 import pytest
 
 from chatbot.errors import InputError
-from knowledge_base.crawl import crawl_site, page_file
+from knowledge_base.crawl import crawl_site, excluded_by, page_file
 from knowledge_base.loaders import load_paths
 
 
@@ -46,6 +46,29 @@ def test_a_sitemap_gives_the_pages_of_its_own_site(help_site, tmp_path):
     )
     report = crawl_site(base + "/sitemap.xml", tmp_path / "out", delay_s=0, progress=False)
     assert set(report.saved) == {base + "/help/refunds.html", base + "/blog/news.html?a=1&b=2"}  # no links followed
+
+
+def test_excluded_addresses_are_never_fetched(help_site, tmp_path):
+    base, _ = help_site
+    out = tmp_path / "out"
+    report = crawl_site(base + "/help/", out, delay_s=0, exclude=["/help/shipping/*", "*.pdf"], progress=False)
+    assert set(report.saved) == {base + "/help/", base + "/help/refunds.html"}
+    assert report.skipped[base + "/help/shipping/"] == "excluded by '/help/shipping/*'"
+    assert report.skipped[base + "/help/forms/claim.pdf"] == "excluded by '*.pdf'"
+    assert not (out / "help" / "shipping").exists()
+
+
+def test_exclude_patterns_match_path_and_query_and_bad_ones_are_named(tmp_path):
+    patterns = ["/help/community/*", "*/login*", "/search*"]
+    assert excluded_by("https://h.example/help/community/topic-1", patterns) == "/help/community/*"
+    assert excluded_by("https://h.example/account/login", patterns) == "*/login*"
+    assert excluded_by("https://h.example/search?q=refund", patterns) == "/search*"
+    assert excluded_by("https://h.example/help/refunds", patterns) is None
+    with pytest.raises(InputError, match="'community' matches no address.*'\\*/community\\*'"):
+        crawl_site("https://h.example/help/", tmp_path / "out", exclude=["community"], progress=False)
+    with pytest.raises(InputError, match="start address https://h.example/help/ is excluded by '/help/\\*'"):
+        crawl_site("https://h.example/help/", tmp_path / "out", exclude=["/help/*"], progress=False)
+    assert not (tmp_path / "out").exists()
 
 
 def test_bad_addresses_are_refused_by_name():

@@ -132,6 +132,11 @@ def test_operator_fetches_the_help_center_from_its_website(console, help_site, m
     assert len(console.documents(request)) == 4  # the PDF form too
     with pytest.raises(gr.Error, match="not a web address"):
         console.crawl("help.example.com", request)
+    result = console.crawl(base + "/help/", request, exclude="/help/shipping/*, *.pdf")
+    assert result.startswith("2 pages fetched, 3 skipped; 0 added, 0 updated, 2 unchanged, 2 removed")
+    assert "excluded by '*.pdf'" in result
+    with pytest.raises(gr.Error, match="'shipping' matches no address"):
+        console.crawl(base + "/help/", request, exclude="shipping")
 
 
 def test_operator_evaluates_the_bot_on_their_own_questions(console, tmp_path):
