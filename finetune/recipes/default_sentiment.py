@@ -17,6 +17,12 @@ Data (all public; licences in chatbot/assets/sentiment/TRAINING.md):
   you again") or of praise in negative words ("No complaints at all"), answers that did not help, mild criticism,
   and factual follow-ups as neutral. Without them the model read "Thanks for nothing" and "Brilliant." after a
   delay as positive (benchmarks/feedback_probe.csv, written separately, measures it).
+- with `--hutto DIR` (measured, not yet in the shipped recipe: benchmarks/RESULTS.md, twentieth session): the
+  sentences that VADER's authors had rated by about 20 people each (Hutto & Gilbert, ICWSM 2014; MIT-licensed, in
+  the `vaderSentiment` source package): 4,200 tweets, 3,708 Amazon review snippets and 5,190 New York Times
+  editorial snippets, whose mean rating (-4 to 4) within `--hutto-neutral` of 0 is neutral. They are the only
+  other public sentences rated for sentiment with a neutral middle that these machines can reach (`fetch_hutto`
+  gets them from PyPI into DIR once). The movie-review snippets are left out: SST-2 has the same reviews.
 
 Run: python -m finetune.recipes.default_sentiment --out chatbot/assets/sentiment [--sst2 N] [--epochs E]
 (the defaults are the shipped model's recipe, chatbot/assets/sentiment/TRAINING.md). `--long N` adds N long
@@ -29,6 +35,10 @@ import csv
 import json
 import logging
 import random
+import subprocess
+import sys
+import tarfile
+import tempfile
 from pathlib import Path
 
 from finetune.data import in_eval_split
@@ -63,6 +73,47 @@ def bitext_messages(seed: int = 13) -> tuple[list[tuple[str, str]], list[tuple[s
             pair = (row["instruction"].strip(), "negative" if row["intent"] == "complaint" else "neutral")
             (held_out if in_eval_split(pair[0], 0.5, seed) else train).append(pair)
     return train, held_out
+
+
+HUTTO_SETS = ("tweets", "amazonReviewSnippets", "nytEditorialSnippets")
+HUTTO_PACKAGE = "vaderSentiment==3.3.2"  # its source archive holds additional_resources/hutto_ICWSM_2014.tar.gz
+
+
+def fetch_hutto(dest: Path) -> Path:
+    """The folder of Hutto & Gilbert's rated sentences under `dest`, downloaded from PyPI (the `vaderSentiment`
+    source archive, 2.5 MB) unless it is there already."""
+    folder = dest / "hutto_ICWSM_2014"
+    if (folder / "tweets_GroundTruth.txt").is_file():
+        return folder
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-d", tmp, HUTTO_PACKAGE],
+            check=True,
+        )
+        (archive,) = Path(tmp).glob("vaderSentiment-*.tar.gz")
+        with tarfile.open(archive) as outer:
+            member = next(m for m in outer.getmembers() if m.name.endswith("hutto_ICWSM_2014.tar.gz"))
+            inner = outer.extractfile(member)
+            if inner is None:
+                raise FileNotFoundError(f"{member.name} in {archive} is not a file")
+            with tarfile.open(fileobj=inner) as data:
+                data.extractall(dest, filter="data")
+    return folder
+
+
+def hutto_sentences(folder: Path, neutral_within: float) -> list[tuple[str, str]]:
+    """(text, label) of the rated tweets, Amazon and NYT snippets in `folder`: a mean rating within
+    `neutral_within` of 0 is neutral, below negative, above positive."""
+    pairs = []
+    for name in HUTTO_SETS:
+        # Lines are "id<TAB>mean rating<TAB>text", CRLF-terminated.
+        for line in (folder / f"{name}_GroundTruth.txt").read_text(encoding="utf-8").splitlines():
+            _, rating, text = line.split("\t", 2)
+            mean = float(rating)
+            label = "neutral" if abs(mean) < neutral_within else "negative" if mean < 0 else "positive"
+            pairs.append((text.strip(), label))
+    return pairs
 
 
 def written_messages(path: Path) -> list[tuple[str, str]]:
@@ -127,6 +178,7 @@ def build(
     emoji: int = 0,
     feedback_repeat: int = 0,
     long: int = 0,
+    hutto: list[tuple[str, str]] | None = None,
     seed: int = 13,
 ) -> tuple[list, list, dict[str, list]]:
     rng = random.Random(seed)
@@ -179,6 +231,7 @@ def build(
         opinions = [p for p in sst2_train + written_messages(SERVICE_MESSAGES) + written_messages(FEEDBACK_MESSAGES)
                     if p[1] != "neutral"]  # fmt: skip
         train += long_examples(unused, opinions, long, seed)
+    train += hutto or []
     rng.shuffle(train)
     return train, held_out["tweeteval"], held_out
 
@@ -196,6 +249,10 @@ def main() -> None:
     parser.add_argument("--emoji", type=int, default=1500, help="messages whose mood is in their emoji")
     parser.add_argument("--feedback-repeat", type=int, default=4, help="times each feedback_messages.csv row is seen")
     parser.add_argument("--long", type=int, default=0, help="long messages (requests around one opinion) added")
+    parser.add_argument(
+        "--hutto", type=Path, help="folder for Hutto & Gilbert's rated sentences, fetched from PyPI if absent"
+    )
+    parser.add_argument("--hutto-neutral", type=float, default=1.0, help="|mean rating| below this is neutral")
     parser.add_argument("--epochs", type=float, default=1.5)
     parser.add_argument("--max-steps", type=int, default=0)
     parser.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="see SentimentTrainConfig.pooling")
@@ -215,6 +272,7 @@ def main() -> None:
         args.emoji,
         args.feedback_repeat,
         args.long,
+        hutto=hutto_sentences(fetch_hutto(args.hutto), args.hutto_neutral) if args.hutto else None,
         seed=args.seed,
     )
     print(f"train {len(train)}, eval (TweetEval held out) {len(evaluation)}, SST-2 held out {len(held_out['sst2'])}")

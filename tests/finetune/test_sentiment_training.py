@@ -235,3 +235,27 @@ def test_long_training_messages_hide_one_opinion_among_requests():
             assert len(said) == 1 and mood[said[0]] == label
     assert {label for _, label in examples} == {"negative", "neutral", "positive"}
     assert examples == long_examples(requests, opinions, 200, seed=13)
+
+
+def test_rated_sentences_are_labelled_by_their_mean_rating(tmp_path):
+    from finetune.recipes.default_sentiment import HUTTO_SETS, fetch_hutto, hutto_sentences
+
+    folder = tmp_path / "hutto_ICWSM_2014"
+    folder.mkdir()
+    rows = {
+        "tweets": "1\t2.7\tSo lucky.\r\n2\t-0.4\tThe bus is late\r\n3\t-1.2\tworst day\tever\r\n",
+        "amazonReviewSnippets": "1_1\t0.99\tIt ships in a box.\r\n",
+        "nytEditorialSnippets": "1_1\t-1.0\tThe plan failed.\r\n",
+    }
+    for name in HUTTO_SETS:
+        (folder / f"{name}_GroundTruth.txt").write_text(rows[name], encoding="utf-8")
+    # Already there: nothing is downloaded.
+    assert fetch_hutto(tmp_path) == folder
+    assert hutto_sentences(folder, 1.0) == [
+        ("So lucky.", "positive"),
+        ("The bus is late", "neutral"),
+        ("worst day\tever", "negative"),  # a tab inside the text stays
+        ("It ships in a box.", "neutral"),
+        ("The plan failed.", "negative"),
+    ]
+    assert hutto_sentences(folder, 0.3)[1] == ("The bus is late", "negative")
