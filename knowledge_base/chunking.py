@@ -9,6 +9,27 @@ from collections.abc import Callable
 from chatbot.types import Chunk, Document
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
+# A fenced code block opens with three or more backticks or tildes (after at most 3 spaces) and closes with at
+# least as many of the same character (CommonMark). Its lines are code: "# apt-get install foo" is a root prompt,
+# not a heading, and "cd build" after "mkdir build" is a command of its own, not a wrapped sentence.
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def code_lines(lines: list[str]) -> list[bool]:
+    """Whether each of `lines` belongs to a fenced code block, its opening and closing fences included.
+
+    A block that is never closed runs to the end of the text, as in CommonMark.
+    """
+    marks, fence = [], ""
+    for line in lines:
+        match = _FENCE.match(line)
+        marks.append(bool(fence or match))
+        if fence:
+            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence) and not line.strip(" `~"):
+                fence = ""
+        elif match:
+            fence = match.group(1)
+    return marks
 
 
 def split_sections(text: str) -> list[tuple[str, str]]:
@@ -26,8 +47,9 @@ def split_sections(text: str) -> list[tuple[str, str]]:
             sections.append((" > ".join(h for level, h in stack if level > 1), content))
         body.clear()
 
-    for line in text.splitlines():
-        match = _HEADING.match(line)
+    lines = text.splitlines()
+    for line, code in zip(lines, code_lines(lines), strict=True):
+        match = None if code else _HEADING.match(line)
         if match:
             flush()
             level = len(match.group(1))
@@ -68,9 +90,12 @@ def unwrap_lines(text: str, width: int | None = None) -> str:
     that fills the width and does not end a sentence ("... are available as" + "Debian packages, ...").
     """
     lines: list[str] = []
-    for line in text.splitlines():
+    given = text.splitlines()
+    after_code = False
+    for line, code in zip(given, code_lines(given), strict=True):
         stripped = line.strip()
-        previous = lines[-1].rstrip() if lines else ""
+        previous = "" if code or after_code else lines[-1].rstrip() if lines else ""
+        after_code = code
         block = bool(_BLOCK_START.match(stripped))
         wrapped = width is not None and len(previous.strip()) >= WRAPPED_SHARE * width and not previous.startswith("#")
         continues = stripped[:1].islower() or (stripped[:1].isdigit() and not block) or (wrapped and not block)

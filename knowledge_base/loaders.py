@@ -247,6 +247,10 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
         collapsed = re.sub(r"\s+", " ", piece)
         if type(piece) is NavigableString and collapsed != piece and piece.find_parent("pre") is None:
             piece.replace_with(collapsed)  # type(): comments and doctypes are strings too, and stay unread
+    # Preformatted text is code or a terminal session: a fenced block, so that its lines stay lines and a root
+    # prompt ("# apt-get build-dep foo") is not read as a heading (`knowledge_base.chunking.code_lines`).
+    for pre in root.find_all("pre"):
+        pre.replace_with("\n\n```\n" + pre.get_text().strip("\n") + "\n```\n\n")
     # A data table becomes one line per row; a table that holds headings or tables lays out the page: left as is.
     data_tables = [table for table in root.find_all("table") if table.find(["table", *HEADINGS]) is None]
     for table in data_tables:

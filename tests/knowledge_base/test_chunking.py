@@ -1,12 +1,14 @@
 from chatbot.types import Document
 from knowledge_base.chunking import (
     chunk_document,
+    code_lines,
     document_hash,
     join_words,
     line_words,
     sentence_units,
     sentence_windows,
     split_sections,
+    unwrap_lines,
     window_words,
     wrap_width,
 )
@@ -20,6 +22,29 @@ def test_split_sections_keeps_heading_path():
         ("Returns > Damaged", "damaged text"),
         ("Refunds", "refund text"),
     ]
+
+
+def test_lines_of_fenced_code_are_neither_headings_nor_wrapped_sentences():
+    text = (
+        "# Building\nInstall the tools first:\n```bash\n# apt-get build-dep foo\ncd foo\n~~~\nmake\n```\n"
+        "then run the tests.\n## Testing\nRun make check."
+    )
+    lines = text.splitlines()
+    assert code_lines(lines) == [False, False, True, True, True, True, True, True, False, False, False]
+    # "~~~" does not close a block opened with backticks; "# apt-get" is a root prompt, not a heading.
+    assert split_sections(text) == [
+        (
+            "",
+            "Install the tools first:\n```bash\n# apt-get build-dep foo\ncd foo\n~~~\nmake\n```\nthen run the tests.",
+        ),
+        ("Testing", "Run make check."),
+    ]
+    # Lower-case lines go on the sentence before them, except in code and right after it.
+    assert unwrap_lines("Run the\nbuild:\n```\nmkdir out\ncd out\n```\nthen wait.") == (
+        "Run the build:\n```\nmkdir out\ncd out\n```\nthen wait."
+    )
+    assert code_lines(["````", "```", "still code", "````", "text"]) == [True, True, True, True, False]
+    assert code_lines(["```", "never closed"]) == [True, True]
 
 
 def test_window_words_overlap_and_bounds():

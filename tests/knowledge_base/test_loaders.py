@@ -2,7 +2,7 @@ import pytest
 
 from chatbot.errors import InputError
 from knowledge_base import DEMO_KB_DIR
-from knowledge_base.chunking import chunk_document
+from knowledge_base.chunking import chunk_document, split_sections
 from knowledge_base.loaders import load_paths
 from tests.docx_files import write_numbered_by_hand_docx, write_shipping_docx
 from tests.pdfs import write_pdf
@@ -119,6 +119,7 @@ a missing file.</p>
 </ul>
 <pre>cargo fetch
 cargo build --offline</pre>
+<pre># apt-get install cargo</pre>
 <table><tr><th>Service</th><th>Days</th><th>Price</th></tr>
 <tr><td>Standard</td><td>3-5</td><td>4.95</td></tr><tr><td>Express</td><td>1</td><td>9.95</td></tr></table>
 <table><tr><td><h3>Layout</h3><p>Kept as text.</p></td></tr></table>
@@ -129,9 +130,12 @@ cargo build --offline</pre>
     assert "\nThe --offline or --frozen flags keep the tool off the network.\n" in doc.text
     assert "draft" not in doc.text  # a comment is not content
     assert "\n- A build script that prints a missing file.\n" in doc.text
-    assert "\ncargo fetch\ncargo build --offline\n" in doc.text  # preformatted text keeps its lines
+    # Preformatted text keeps its lines, as fenced code: its "# " lines are root prompts, not headings.
+    assert "\n```\ncargo fetch\ncargo build --offline\n```\n" in doc.text
     assert "\nService: Standard; Days: 3-5; Price: 4.95\nService: Express; Days: 1; Price: 9.95\n" in doc.text
     assert "### Layout" in doc.text and "Kept as text." in doc.text
+    assert "\n```\n# apt-get install cargo\n```\n" in doc.text
+    assert [heading for heading, _ in split_sections(doc.text)] == ["Working offline", "Working offline > Layout"]
 
 
 def test_pdf_text_layer_and_broken_pdf(tmp_path):
