@@ -91,11 +91,12 @@ def unwrap_lines(text: str, width: int | None = None) -> str:
     """
     lines: list[str] = []
     given = text.splitlines()
-    after_code = False
-    for line, code in zip(given, code_lines(given), strict=True):
+    code = code_lines(given)
+    for i, line in enumerate(given):
         stripped = line.strip()
-        previous = "" if code or after_code else lines[-1].rstrip() if lines else ""
-        after_code = code
+        # Code keeps its lines, and the line after a code block starts a new one.
+        joinable = bool(lines) and not code[i] and not (i > 0 and code[i - 1])
+        previous = lines[-1].rstrip() if joinable else ""
         block = bool(_BLOCK_START.match(stripped))
         wrapped = width is not None and len(previous.strip()) >= WRAPPED_SHARE * width and not previous.startswith("#")
         continues = stripped[:1].islower() or (stripped[:1].isdigit() and not block) or (wrapped and not block)
