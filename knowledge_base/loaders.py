@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from chatbot.errors import InputError
 from chatbot.guard import remove_control_characters
 from chatbot.types import Document
+from knowledge_base.chunking import code_lines
 from knowledge_base.pdf import pdf_lines, pdf_markdown, pdf_title
 
 logger = logging.getLogger(__name__)
@@ -423,9 +424,11 @@ def _distinct_cells(row: Any) -> list[Any]:
 
 
 def markdown_title(text: str, *, default: str) -> str:
-    """The first `# ` heading of a Markdown text, else `default` made readable."""
-    for line in text.splitlines():
-        if line.startswith("# "):
+    """The first `# ` heading of a Markdown text (not a line of code: see `code_lines`), else `default` made
+    readable."""
+    lines = text.splitlines()
+    for line, code in zip(lines, code_lines(lines), strict=True):
+        if line.startswith("# ") and not code:
             return line[2:].strip()
     return default.replace("-", " ").replace("_", " ").strip().capitalize()
 

@@ -24,6 +24,16 @@ def test_markdown_title_and_faq_rows(kb_dir):
     assert (faq.kind, faq.title, faq.text) == ("faq", "Do you ship outside Europe?", "No, we ship within Europe only.")
 
 
+def test_a_comment_in_code_is_not_the_title(tmp_path):
+    (tmp_path / "setup.md").write_text("```bash\n# install the client\npip install acme\n```\n# Setting up\nRun it.")
+    (tmp_path / "shell.html").write_text(
+        "<html><body><pre># apt-get install acme</pre><p>Then log in.</p></body></html>"
+    )
+    docs = {d.source.rsplit("/", 1)[-1]: d for d in load_paths([tmp_path]).documents}
+    assert docs["setup.md"].title == "Setting up"
+    assert docs["shell.html"].title == "Shell"  # no <title>, no heading: the file's name
+
+
 def test_bad_files_are_reported_and_the_rest_loaded(kb_dir):
     (kb_dir / "image.png").write_bytes(b"\x89PNG\r\n")
     (kb_dir / "broken.csv").write_text("title,body\nx,y\n", encoding="utf-8")
