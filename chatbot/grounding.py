@@ -10,14 +10,13 @@ the check almost always, so the same path gets better with a better model rather
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 
 from chatbot.types import Passage
-from knowledge_base.chunking import starts_sentence
+from knowledge_base.chunking import closes, code_lines, fence_of, starts_sentence
 
 # Where a sentence may end: after ".", "!" or "?" and any closing quote or bracket; it ends when the next word
 # can begin one (`starts_sentence`: "Über" and "¿Cómo" too, not "e.g. the").
@@ -80,6 +79,28 @@ def split_sentences(text: str) -> list[str]:
     return [sentence for line in line_sentences(text) for sentence in line]
 
 
+def text_and_code(text: str) -> list[tuple[str, bool]]:
+    """`text` in parts of prose and fenced code blocks, in order: (part, is code). A block keeps its fences; one that
+    the passage cut before its end gets its closing fence."""
+    lines = text.splitlines()
+    parts: list[tuple[list[str], bool]] = []
+    fence = ""  # the fence of the code block the line is in, if any
+    for line, code in zip(lines, code_lines(lines), strict=True):
+        if code and not fence:
+            fence = fence_of(line)
+            parts.append(([line], True))
+        elif code:
+            parts[-1][0].append(line)
+            fence = "" if closes(fence, line) else fence
+        elif parts and not parts[-1][1]:
+            parts[-1][0].append(line)
+        else:
+            parts.append(([line], False))
+    if fence:
+        parts[-1][0].append(fence)
+    return [("\n".join(part), code) for part, code in parts]
+
+
 def passage_body(passage: Passage) -> str:
     """The passage text without the title line that chunking puts first."""
     _, _, body = passage.chunk.text.partition("\n")
@@ -115,7 +136,11 @@ def cite(sentence: str, number: int) -> str:
     """The sentence with the citation `[number]` before its final punctuation, unless it cites already."""
     if re.search(r"\[\d+\]", sentence):
         return sentence
-    match = re.search(r"[.!?]+$", sentence)
+    parts = text_and_code(sentence)
+    if parts and parts[-1][1]:  # after a code block's closing fence, "[1]" would read as code (or keep the block open)
+        prose = "\n".join(part for part, _ in parts[:-1])
+        return f"{cite(prose, number)}\n{parts[-1][0]}" if prose.strip() else f"{sentence}\n\n[{number}]"
+    match = re.search(r"[.!?:]+$", sentence)
     if match:
         return f"{sentence[: match.start()]} [{number}]{match.group(0)}"
     return f"{sentence} [{number}]"
@@ -139,6 +164,7 @@ class Candidate(NamedTuple):
     marker: str = ""  # "-" or "1." when it belongs to a list item
     continues: bool = False  # a later sentence of the same list item
     heading: bool = False  # part of a heading in the customer's voice (see `is_customer_heading`)
+    code: bool = False  # a fenced code block, whole: its text keeps the fences and every line as written
 
 
 def plain_sentence(sentence: str) -> str:
@@ -230,34 +256,39 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
     """
     every: list[Candidate] = []
     for i, passage in enumerate(passages):
-        sentences: list[tuple[str, str, bool, bool]] = []  # (text, list marker, continues an item, heading)
-        lines = line_sentences(passage_body(passage))
-        for number, line in enumerate(lines):
-            marker = list_marker(line[0])
-            plain = [plain_sentence(s) for s in line]
-            # A heading can say the customer's situation before it asks ("My parcel has not arrived. What can I
-            # do?"): a short line that ends in such a question, with its answer on the lines after it, is a heading,
-            # all of it.
-            words = len(" ".join(plain).split())
-            asks = (
-                number < len(lines) - 1
-                and not marker
-                and words <= MAX_HEADING_WORDS
-                and is_customer_heading(plain[-1])
-            )
-            for n, text in enumerate(plain):
-                sentences.append((text, marker, n > 0 and bool(marker), asks or is_customer_heading(text)))
+        # (text, list marker, continues an item, heading, code)
+        sentences: list[tuple[str, str, bool, bool, bool]] = []
+        for part, code in text_and_code(passage_body(passage)):
+            if code:
+                sentences.append((part, "", False, False, True))
+                continue
+            lines = line_sentences(part)
+            for number, line in enumerate(lines):
+                marker = list_marker(line[0])
+                plain = [plain_sentence(s) for s in line]
+                # A heading can say the customer's situation before it asks ("My parcel has not arrived. What can I
+                # do?"): a short line that ends in such a question, with its answer on the lines after it, is a
+                # heading, all of it.
+                words = len(" ".join(plain).split())
+                asks = (
+                    number < len(lines) - 1
+                    and not marker
+                    and words <= MAX_HEADING_WORDS
+                    and is_customer_heading(plain[-1])
+                )
+                for n, text in enumerate(plain):
+                    sentences.append((text, marker, n > 0 and bool(marker), asks or is_customer_heading(text), False))
         every.extend(Candidate(i, j, *sentence) for j, sentence in enumerate(sentences) if sentence[0])
     places = {(c.passage, c.position): c for c in every}
 
     def introduces_a_list(c: Candidate) -> bool:
         after = places.get((c.passage, c.position + 1))
-        return announces(c.text) and after is not None and bool(after.marker)
+        return announces(c.text) and after is not None and bool(after.marker or after.code)
 
     kept = [
         c
         for c in every
-        if (len(c.text.split()) >= MIN_ANSWER_WORDS or c.marker or introduces_a_list(c))
+        if (len(c.text.split()) >= MIN_ANSWER_WORDS or c.marker or c.code or introduces_a_list(c))
         and not any(refers_to(c.text, p) for j, p in enumerate(passages) if j != c.passage)
     ]
     return kept or every
@@ -379,7 +410,7 @@ def extractive_answer(
         for k in chosen
         if not announces(candidates[k].text) or (candidates[k].passage, candidates[k].position + 1) in places
     ] or chosen
-    text = compose(candidates[k] for k in sorted(chosen, key=lambda k: candidates[k].position))
+    text = compose([candidates[k] for k in sorted(chosen, key=lambda k: candidates[k].position)])
     return cite(text + "\n…" if cut else text, passage + 1)  # "…": the source has more
 
 
@@ -436,15 +467,16 @@ def answering_sentence(candidates: list[Candidate], scores: np.ndarray, similari
 
 def list_runs(candidates: list[Candidate]) -> list[list[int]]:
     """The lists among `candidates`: for each, the indices of its items in order, after the sentence that
-    introduces it when one does (ends in ":" right before the first item)."""
+    introduces it when one does (ends in ":" right before the first item). A code block is a list of one: it comes
+    whole, with the sentence that introduces it ("Set the hook in shop.yaml:")."""
     places = {(c.passage, c.position): k for k, c in enumerate(candidates)}
     runs: list[list[int]] = []
     for k, c in enumerate(candidates):
         before = places.get((c.passage, c.position - 1))
-        if not c.marker or (before is not None and candidates[before].marker):
+        if not (c.marker or c.code) or (c.marker and before is not None and candidates[before].marker):
             continue  # not an item, or not the first of its list
         run = [k]
-        while (n := places.get((c.passage, c.position + len(run)))) is not None and candidates[n].marker:
+        while c.marker and (n := places.get((c.passage, c.position + len(run)))) is not None and candidates[n].marker:
             run.append(n)
         if before is not None and announces(candidates[before].text):
             run.insert(0, before)
@@ -476,13 +508,16 @@ def with_whole_lists(candidates: list[Candidate], chosen: list[int], *, max_word
     return result, cut
 
 
-def compose(sentences: Iterator[Candidate]) -> str:
+def compose(sentences: list[Candidate]) -> str:
     """Sentences into answer text: list items on lines of their own with their markers, so that the chat shows
-    a list ("…" before one that starts past step 1), and a paragraph after a list; other sentences end with a
-    full stop if they had none (table rows)."""
+    a list ("…" before one that starts past step 1), code blocks in their fences, and a paragraph after a list or
+    block; other sentences end with a full stop if they had none (table rows), or with ":" before a code block
+    ("execute the command" + "dpkg --list")."""
     text, after_item = "", False
-    for c in sentences:
-        if c.marker and not c.continues:
+    for n, c in enumerate(sentences):
+        if c.code:
+            text += f"\n{c.text}"
+        elif c.marker and not c.continues:
             # A numbered list that begins past its first step here began in the passage before: say so.
             late_start = not after_item and c.marker[:-1].isdigit() and int(c.marker[:-1]) > 1
             text += f"\n…\n{c.marker} {c.text}" if late_start else f"\n{c.marker} {c.text}"
@@ -490,6 +525,7 @@ def compose(sentences: Iterator[Candidate]) -> str:
             text += f" {c.text}"
         else:
             ended = re.search(r"[.!?:;][\"')\]»”’]*$", c.text)  # "(... 50 states.)" has its full stop
-            text += ("\n\n" if after_item else " ") + (c.text if ended else c.text + ".")
-        after_item = bool(c.marker)
+            stop = ":" if n + 1 < len(sentences) and sentences[n + 1].code else "."
+            text += ("\n\n" if after_item else " ") + (c.text if ended else c.text + stop)
+        after_item = bool(c.marker or c.code)
     return text.strip()

@@ -25,6 +25,7 @@ from chatbot.grounding import (
     passage_body,
     split_sentences,
     supporting_passage,
+    text_and_code,
     without_list_marker,
     without_yes_no,
 )
@@ -407,8 +408,9 @@ class ChatService:
         text = extractive_answer(
             candidates, similarities, [p.confidence for p in passages], wants_quantity=expects_quantity(message)
         )
-        # A list with nothing before it says what it lists under its heading ("Items that cannot be returned:").
-        if not list_marker(text):
+        # A list or code block with nothing before it says what it is under its heading ("Items that cannot be
+        # returned:", "Configuration:").
+        if not (list_marker(text) or text_and_code(text)[0][1]):
             return text
         # An extractive answer cites the one passage it quotes (passage sentences carry no bracketed numbers).
         cited = cited_numbers(text, len(passages))[0]

@@ -25,11 +25,27 @@ def code_lines(lines: list[str]) -> list[bool]:
         match = _FENCE.match(line)
         marks.append(bool(fence or match))
         if fence:
-            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence) and not line.strip(" `~"):
-                fence = ""
+            fence = "" if closes(fence, line) else fence
         elif match:
             fence = match.group(1)
     return marks
+
+
+def fence_of(line: str) -> str:
+    """The fence that `line` opens a code block with ("```" for "```python"), else ""."""
+    match = _FENCE.match(line)
+    return match.group(1) if match else ""
+
+
+def closes(fence: str, line: str) -> bool:
+    """Whether `line` closes a code block opened with `fence` ("```"): as many of its characters or more, alone."""
+    match = _FENCE.match(line)
+    return (
+        match is not None
+        and match.group(1)[0] == fence[0]
+        and len(match.group(1)) >= len(fence)
+        and not line.strip(" `~")
+    )
 
 
 def split_sections(text: str) -> list[tuple[str, str]]:
@@ -109,13 +125,20 @@ def unwrap_lines(text: str, width: int | None = None) -> str:
 
 def line_words(text: str) -> list[str]:
     """The words of `text`; the last word of each line keeps its line break (`"hours.\\n"`), so that list items,
-    table rows and headings stay lines in the chunks cut from the words (see `join_words`)."""
-    return [
-        word + "\n" if i == len(words) - 1 else word
-        for line in text.splitlines()
-        if (words := line.split())
-        for i, word in enumerate(words)
-    ]
+    table rows and headings stay lines in the chunks cut from the words (see `join_words`).
+
+    The first word of a line of fenced code keeps the line's indentation (`"    return"`): in Python or YAML the
+    indentation is the meaning, and a passage that flattens it teaches a customer broken code.
+    """
+    lines = text.splitlines()
+    words: list[str] = []
+    for line, code in zip(lines, code_lines(lines), strict=True):
+        if line_split := line.split():
+            if code:
+                line_split[0] = line[: len(line) - len(line.lstrip())] + line_split[0]
+            line_split[-1] += "\n"
+            words.extend(line_split)
+    return words
 
 
 def join_words(words: list[str]) -> str:
@@ -148,21 +171,70 @@ def starts_sentence(word: str) -> bool:
     return first.isupper() or first.isdigit()
 
 
+def word_lines(words: list[str]) -> list[list[str]]:
+    """`words` (from `line_words`) grouped by the line they were on."""
+    lines: list[list[str]] = [[]]
+    for word in words:
+        lines[-1].append(word)
+        if word.endswith("\n"):
+            lines.append([])
+    return [line for line in lines if line]
+
+
 def sentence_units(words: list[str]) -> list[list[str]]:
     """`words` (from `line_words`) grouped into sentences; a line (list item, table row, heading) ends one too.
-    A sentence has two words at least: "1." opens a list item and "No." a sentence."""
+    A sentence has two words at least: "1." opens a list item and "No." a sentence. A fenced code block is one
+    unit, fences included: a passage holds all of it or, when it is longer than a window, whole lines of it in
+    fences of their own (`code_pieces`)."""
     units: list[list[str]] = []
     unit: list[str] = []
-    for i, word in enumerate(words):
-        unit.append(word)
-        following = words[i + 1] if i + 1 < len(words) else ""
-        ends = len(unit) > 1 and _ENDS_SENTENCE.search(word) and starts_sentence(following)
-        if word.endswith("\n") or ends:
-            units.append(unit)
-            unit = []
+    lines = word_lines(words)
+    texts = [" ".join(line).rstrip("\n") for line in lines]
+    codes = code_lines(texts)
+    for n, (line, code) in enumerate(zip(lines, codes, strict=True)):
+        if code:
+            unit.extend(line)
+            opening = fence_of(unit[0])
+            if (
+                n + 1 == len(lines)
+                or not codes[n + 1]
+                or (opening and len(unit) > len(line) and closes(opening, texts[n]))
+            ):
+                units.append(unit)  # the block ends here
+                unit = []
+            continue
+        for i, word in enumerate(line):
+            unit.append(word)
+            following = line[i + 1] if i + 1 < len(line) else ""
+            ends = len(unit) > 1 and _ENDS_SENTENCE.search(word) and starts_sentence(following)
+            if word.endswith("\n") or ends:
+                units.append(unit)
+                unit = []
     if unit:
         units.append(unit)
     return units
+
+
+def code_pieces(unit: list[str], size: int) -> list[list[str]]:
+    """A fenced code block (a unit of `sentence_units`) in pieces of whole lines, each at most `size` words where
+    its lines allow and each in fences of its own, so that every passage shows its code as code."""
+    lines = word_lines(unit)
+    fence = fence_of(lines[0][0])
+    opening = lines[0] if fence else ["```\n"]
+    closing = [(fence or "```") + "\n"]
+    body = lines[1:] if fence else lines
+    if body and closes(closing[0].strip(), " ".join(body[-1]).rstrip("\n")):
+        body = body[:-1]
+    pieces: list[list[str]] = []
+    piece: list[list[str]] = []
+    budget = size - len(opening) - 1
+    for line in body:
+        if piece and sum(map(len, piece)) + len(line) > budget:
+            pieces.append([*opening, *(w for ln in piece for w in ln), *closing])
+            piece = []
+        piece.append(line)
+    pieces.append([*opening, *(w for ln in piece for w in ln), *closing])
+    return pieces
 
 
 def sentence_windows(words: list[str], size: int, overlap: int) -> list[list[str]]:
@@ -176,7 +248,13 @@ def sentence_windows(words: list[str], size: int, overlap: int) -> list[list[str
     """
     if len(words) <= size:
         return [words]
-    units = [piece for unit in sentence_units(words) for piece in window_words(unit, size, overlap)]
+    units = [
+        piece
+        for unit in sentence_units(words)
+        for piece in (
+            code_pieces(unit, size) if fence_of(unit[0]) and len(unit) > size else window_words(unit, size, overlap)
+        )
+    ]
     windows: list[list[str]] = []
     new_words: list[int] = []  # words of each window that the window before does not hold
     start, shared = 0, 0
@@ -205,13 +283,22 @@ TokenCounter = Callable[[list[str]], list[int]]
 
 
 def fit_tokens(prefix: str, words: list[str], max_tokens: int, count: TokenCounter) -> list[list[str]]:
-    """Split `words` in halves until every `prefix` + piece fits `max_tokens` (a single word always fits)."""
+    """Split `words` until every `prefix` + piece fits `max_tokens` (a single word always fits): between the
+    sentences nearest its middle, a code block between its lines (`code_pieces`), a sentence in halves."""
     if len(words) <= 1 or count([f"{prefix}\n{join_words(words)}"])[0] <= max_tokens:
         return [words]
-    middle = len(words) // 2
-    return fit_tokens(prefix, words[:middle], max_tokens, count) + fit_tokens(
-        prefix, words[middle:], max_tokens, count
-    )
+    units = sentence_units(words)
+    if len(units) > 1:
+        ends = [sum(len(unit) for unit in units[: k + 1]) for k in range(len(units) - 1)]
+        # Not right after a sentence that announces what follows it ("Install them in this order:") if it can be.
+        announced = {end for end, unit in zip(ends, units, strict=False) if unit[-1].rstrip().endswith(":")}
+        middle = min(ends, key=lambda end: (end in announced, abs(2 * end - len(words))))
+        pieces = [words[:middle], words[middle:]]
+    else:
+        pieces = code_pieces(words, len(words) // 2) if fence_of(words[0]) else []
+        if len(pieces) < 2:  # one sentence, or a block of one long line
+            pieces = [words[: len(words) // 2], words[len(words) // 2 :]]
+    return [fitted for piece in pieces for fitted in fit_tokens(prefix, piece, max_tokens, count)]
 
 
 def chunk_document(
@@ -267,9 +354,9 @@ def _make_chunk(doc: Document, position: int, heading: str, text: str) -> Chunk:
 
 
 # Raised when the same article text is cut into different chunks: 2 keeps line breaks (lists, table rows), 3 cuts
-# between sentences, 4 joins the lines of hard-wrapped text (`wrap_width`). Articles hashed by an earlier chunking
-# are then chunked and embedded again at their next ingest.
-ARTICLE_CHUNKING = 4
+# between sentences, 4 joins the lines of hard-wrapped text (`wrap_width`), 5 keeps the indentation of fenced code.
+# Articles hashed by an earlier chunking are then chunked and embedded again at their next ingest.
+ARTICLE_CHUNKING = 5
 
 
 _NUMBERED_ITEM = re.compile(r"^\s*(\d+)[.)]\s+")

@@ -128,6 +128,46 @@ def test_a_list_too_long_for_an_answer_is_cut_and_says_so():
     assert len(" ".join(line.removeprefix("- ") for line in lines[:-1]).split()) <= MAX_LIST_WORDS  # markers aside
 
 
+HOOKS = passage(
+    "A hook is a Python function that the shop calls after each payment. Save it in your shop folder:\n"
+    "```python\ndef on_order(order):\n    if order.total > 100:\n        order.ship_free()\n```\n"
+    "The shop reloads its hooks within one minute.",
+    title="Order hooks",
+)
+
+
+def test_a_code_block_is_one_candidate_that_keeps_its_lines_and_comes_with_its_introduction():
+    candidates = candidate_sentences([HOOKS])
+    assert [c.code for c in candidates] == [False, False, True, False]
+    assert candidates[2].text == (
+        "```python\ndef on_order(order):\n    if order.total > 100:\n        order.ship_free()\n```"
+    )
+    # The sentence that introduces the block is the best: the block, whole, comes with it; prose after it is a
+    # paragraph of its own, and the citation stays out of the code.
+    answer = extractive_answer(candidates, np.array([0.5, 0.9, 0.3, 0.1]), [0.8])
+    assert answer == (
+        "Save it in your shop folder [1]:\n```python\ndef on_order(order):\n    if order.total > 100:\n"
+        "        order.ship_free()\n```"
+    )
+    answer = extractive_answer(candidates, np.array([0.9, 0.85, 0.3, 0.8]), [0.8])
+    assert answer.endswith("        order.ship_free()\n```\n\nThe shop reloads its hooks within one minute [1].")
+
+
+def test_a_sentence_before_a_code_block_ends_in_a_colon():
+    candidates = candidate_sentences(
+        [passage("To see every installed package, run the command\n```\ndpkg --list\n```")]
+    )
+    answer = extractive_answer(candidates, np.array([0.9, 0.4]), [0.8])
+    assert answer == "To see every installed package, run the command [1]:\n```\ndpkg --list\n```"
+
+
+def test_a_code_block_cut_at_the_end_of_its_passage_is_closed():
+    (block,) = [c for c in candidate_sentences([passage("Run these commands:\n~~~~\nmake\nmake install")]) if c.code]
+    assert block.text == "~~~~\nmake\nmake install\n~~~~"
+    assert cite("Run:\n```\nmake\n```", 2) == "Run [2]:\n```\nmake\n```"
+    assert cite("```\nmake\n```", 2) == "```\nmake\n```\n\n[2]"
+
+
 def test_a_paraphrase_of_a_passage_is_supported():
     assert supporting_passage("Refunds reach your credit card within 5 to 10 business days.", [SHIPPING, REFUNDS]) == 1
 

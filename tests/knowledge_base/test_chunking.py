@@ -47,6 +47,32 @@ def test_lines_of_fenced_code_are_neither_headings_nor_wrapped_sentences():
     assert code_lines(["```", "never closed"]) == [True, True]
 
 
+def test_a_passage_keeps_the_indentation_of_fenced_code():
+    text = (
+        "# Hooks\n## Writing a hook\nA hook is a Python function:\n```python\ndef on_order(order):\n"
+        "    if order.total > 100:\n        order.ship_free()\n```\nIt runs  after   payment."
+    )
+    (chunk,) = chunk_document(Document(source="hooks.md", title="Hooks", text=text))
+    assert chunk.text == (
+        "Hooks > Writing a hook\nA hook is a Python function:\n```python\ndef on_order(order):\n"
+        "    if order.total > 100:\n        order.ship_free()\n```\nIt runs after payment."
+    )
+
+
+def test_a_code_block_is_one_unit_and_a_long_one_is_cut_between_lines_in_fences_of_its_own():
+    text = "Run this first:\n```sh\nmake clean\nmake all\n```\nThen wait. It takes long."
+    assert [join_words(unit) for unit in sentence_units(line_words(text))] == [
+        "Run this first:", "```sh\nmake clean\nmake all\n```", "Then wait.", "It takes long.",
+    ]  # fmt: skip
+    script = "\n".join(f"echo step {i} of the long install script" for i in range(40))
+    windows = [join_words(w) for w in sentence_windows(line_words(f"Run:\n```sh\n{script}\n```\nDone now."), 120, 30)]
+    assert len(windows) == 3
+    assert all(w.count("```") == 2 for w in windows)  # each piece opens and closes its fence
+    assert windows[0].startswith("Run:\n```sh\necho step 0 ") and windows[-1].endswith("```\nDone now.")
+    lines = [line for w in windows for line in w.splitlines() if line.startswith("echo")]
+    assert lines == script.splitlines()  # every line once, none cut
+
+
 def test_window_words_overlap_and_bounds():
     words = [str(i) for i in range(250)]
     windows = window_words(words, size=120, overlap=30)
@@ -195,6 +221,22 @@ def test_chunks_over_the_embedders_token_limit_are_split_so_nothing_is_cut_off()
     assert [c.position for c in chunks] == list(range(len(chunks)))
     assert chunk_document(doc, size=120, overlap=30) == chunk_document(doc, size=120, overlap=30, max_tokens=1000,
                                                                          count_tokens=count)  # fmt: skip
+
+
+def test_a_chunk_over_the_token_limit_is_split_between_sentences_and_between_lines_of_code():
+    def count(texts):  # every character of a long id is a token
+        return [sum(len(w) if len(w) > 8 else 1 for w in t.split()) for t in texts]
+
+    ids = "\n".join(f"pkg install {i:03d}-a1b2c3d4e5f6" for i in range(6))
+    text = f"Each package has a long id. Install them in this order:\n```sh\n{ids}\n```\nThen restart the shop."
+    chunks = chunk_document(Document(source="ids.md", title="Ids", text=text), max_tokens=60, count_tokens=count)
+    assert all(count([c.text])[0] <= 60 for c in chunks)
+    bodies = [c.text.partition("\n")[2] for c in chunks]
+    code = [b for b in bodies if "pkg" in b]
+    assert len(code) > 1 and all(b.startswith("```sh\n") and b.endswith("\n```") for b in code)  # each fenced
+    prose = [b for b in bodies if b not in code]  # cut between sentences, not inside one
+    assert prose == ["Each package has a long id.", "Install them in this order:", "Then restart the shop."]
+    assert [line for b in bodies for line in b.splitlines() if line.startswith("pkg")] == ids.splitlines()
 
 
 def test_the_real_embedder_counts_tokens_with_its_own_tokenizer(tiny_embedder_dir):
