@@ -15,8 +15,10 @@ import gradio as gr
 
 from chatbot.bot_texts import DEFAULT_TEXTS
 from chatbot.errors import InputError, RateLimitedError, StoreError, TooLongError
+from chatbot.grounding import text_and_code
 from chatbot.service import ChatService
 from chatbot.types import BOT_REPLIES, Answer, Decision, cited_numbers
+from knowledge_base.chunking import fence_of
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,24 @@ def as_text(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
+_NOT_A_LANGUAGE = re.compile(r"[^\w+#.-]")  # a code block's language name ("python", "c++") keeps these only
+
+
+def as_markdown(text: str) -> str:
+    """Make bot or staff text display in the chat: prose literally (`as_text`), a fenced code block as a code block,
+    its lines and indentation as written (a Markdown renderer shows a block's content literally)."""
+    shown = []
+    for part, code in text_and_code(text):
+        if code:  # `text_and_code` gives a block its opening and closing fence lines
+            opening, *lines, _ = part.split("\n")
+            fence = fence_of(opening)
+            language = _NOT_A_LANGUAGE.sub("", opening.strip()[len(fence) :])[:20]
+            shown.append("\n".join([fence + language, *lines, fence]))
+        else:
+            shown.append(as_text(part))
+    return "\n".join(shown)
+
+
 def source_line(number: int, title: str, source: str, url: str = "") -> str:
     """One numbered source as Markdown: its title linked to its page when it has an http(s) address (customers
     follow it), else its title and where it came from; all else escaped to display as plain text."""
@@ -43,7 +63,7 @@ def source_line(number: int, title: str, source: str, url: str = "") -> str:
 def format_reply(text: str, sources: list[tuple[str, str, str]], sources_heading: str = "Sources") -> str:
     """A reply followed by the sources it cites, numbered as in the text ((title, source, url) each; none for a
     hand-off), all escaped to display as plain text."""
-    body = as_text(text)
+    body = as_markdown(text)
     # Citations [1] stay readable after escaping: "\[1\]" renders as "[1]".
     if sources:
         lines = [source_line(n, *sources[n - 1]) for n in cited_numbers(text, len(sources))]
@@ -75,7 +95,8 @@ def restore_conversation(
         if m.role == "user":
             shown.append({"role": "user", "content": as_text(m.text)})
         elif m.role == "staff":
-            shown.append({"role": "assistant", "content": f"**{as_text(texts['staff_label'])}:** {as_text(m.text)}"})
+            label = f"**{as_text(texts['staff_label'])}:**"
+            shown.append({"role": "assistant", "content": f"{label} {as_markdown(m.text)}"})
         else:
             replied = Decision(m.decision) in BOT_REPLIES if m.decision else False
             sources = [(s["title"], s["source"], s.get("url", "")) for s in m.sources] if replied else []
@@ -122,7 +143,7 @@ def respond(
     text = ""
     for piece in stream:
         text += piece
-        messages[-1] = {"role": "assistant", "content": as_text(text)}
+        messages[-1] = {"role": "assistant", "content": as_markdown(text)}
         yield messages, conversation_id, "", seen
     answer = stream.result()
     if answer.text:
@@ -163,7 +184,7 @@ def poll_staff_replies(service: ChatService, messages: Messages, conversation_id
     if not staff:
         return gr.skip(), gr.skip()
     label = f"**{as_text(service.texts()['staff_label'])}:** "
-    shown = [*messages, *({"role": "assistant", "content": label + as_text(m.text)} for m in staff)]
+    shown = [*messages, *({"role": "assistant", "content": label + as_markdown(m.text)} for m in staff)]
     return shown, max(m.id for m in staff)
 
 

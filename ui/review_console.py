@@ -16,7 +16,7 @@ from chatbot.auth import Accounts, User
 from chatbot.errors import ChatbotError
 from chatbot.review import ConversationView, ReviewDesk
 from chatbot.storage import StoredMessage
-from ui.chat_widget import as_text, source_line
+from ui.chat_widget import as_markdown, as_text, source_line
 from ui.login import user_from_request
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def _transcript(messages: list[StoredMessage]) -> list[dict[str, str]]:
             shown.append({"role": "user", "content": as_text(m.text) + f"\n\n*customer{mood}*"})
         else:
             who = "support team" if m.role == "staff" else f"bot · {m.decision or 'answer'}"
-            shown.append({"role": "assistant", "content": as_text(m.text) + f"\n\n*{who}*"})
+            shown.append({"role": "assistant", "content": as_markdown(m.text) + f"\n\n*{who}*"})
     return shown
 
 

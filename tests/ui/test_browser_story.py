@@ -72,7 +72,10 @@ def test_handoff_staff_reply_and_a_new_document_in_a_real_browser(served, tmp_pa
         row.click()
         reply = staff.get_by_label("Reply to the customer (edit the suggestion or write your own)")
         expect(reply).not_to_have_value("", timeout=15_000)  # the bot's suggestion is there to edit
-        reply.fill("Hello, Maria here: not yet, but we are adding Bitcoin next month.")
+        # Staff may paste a command: it shows as code, its indentation kept.
+        reply.fill(
+            "Hello, Maria here: not yet, but we are adding Bitcoin next month. Until then:\n```\npay --card\n  --save\n```"
+        )
         staff.get_by_role("button", name="Send reply").click()
         expect(staff.get_by_text("Sent to the customer.")).to_be_visible(timeout=15_000)
         staff.screenshot(path=ARTIFACTS / "3-review-reply-sent.png", full_page=True)
@@ -81,6 +84,7 @@ def test_handoff_staff_reply_and_a_new_document_in_a_real_browser(served, tmp_pa
         expect(staff).to_have_title("Review queue", timeout=15_000)  # nobody waits now
 
         expect(customer.get_by_text("Maria here: not yet")).to_be_visible(timeout=15_000)
+        expect(customer.locator("pre code").last).to_have_text(re.compile(r"^pay --card\n  --save\n?$"))
         customer.screenshot(path=ARTIFACTS / "4-customer-sees-staff-reply.png", full_page=True)
         customer.reload()  # the customer opens another page of the site: the chat is loaded again
         expect(customer.get_by_text("Maria here: not yet")).to_be_visible(timeout=15_000)

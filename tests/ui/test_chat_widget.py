@@ -9,6 +9,7 @@ from chatbot.storage import SqlStore
 from chatbot.types import Answer, Chunk, Decision, Passage
 from ui.app import build_app, build_pages
 from ui.chat_widget import (
+    as_markdown,
     as_text,
     format_answer,
     new_conversation,
@@ -98,6 +99,15 @@ def test_text_from_anyone_is_shown_as_text():
     shown = as_text("<img src=x onerror=alert(1)> **bold** [link](http://evil)")
     assert "<img" not in shown and "&lt;img" in shown
     assert "\\*\\*bold\\*\\*" in shown and "\\[link\\]\\(http" in shown
+
+
+def test_code_in_an_answer_is_shown_as_code_with_its_indentation():
+    text = "Save it in hooks.py [1]:\n```python <b>\ndef on_order(order):\n    return '<b>'\n```\n\nDone [1]."
+    assert as_markdown(text) == (
+        "Save it in hooks\\.py \\[1\\]:\n```pythonb\ndef on_order(order):\n    return '<b>'\n```\n\nDone \\[1\\]\\."
+    )  # inside a block a Markdown renderer shows "<b>" as written; the language name keeps its letters only
+    assert as_markdown("Run:\n~~~~\nmake") == "Run:\n~~~~\nmake\n~~~~"  # a block cut short is closed
+    assert as_markdown("**no code** here") == as_text("**no code** here")
 
 
 def test_handoff_answers_show_no_sources():
