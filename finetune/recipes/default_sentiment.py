@@ -17,17 +17,19 @@ Data (all public; licences in chatbot/assets/sentiment/TRAINING.md):
   you again") or of praise in negative words ("No complaints at all"), answers that did not help, mild criticism,
   and factual follow-ups as neutral. Without them the model read "Thanks for nothing" and "Brilliant." after a
   delay as positive (benchmarks/feedback_probe.csv, written separately, measures it).
-- with `--hutto DIR` (measured, not yet in the shipped recipe: benchmarks/RESULTS.md, twentieth session): the
+- with `--hutto DIR` (in the shipped model since the twenty-second session; benchmarks/RESULTS.md): the
   sentences that VADER's authors had rated by about 20 people each (Hutto & Gilbert, ICWSM 2014; MIT-licensed, in
   the `vaderSentiment` source package): 4,200 tweets, 3,708 Amazon review snippets and 5,190 New York Times
   editorial snippets, whose mean rating (-4 to 4) within `--hutto-neutral` of 0 is neutral. They are the only
   other public sentences rated for sentiment with a neutral middle that these machines can reach (`fetch_hutto`
   gets them from PyPI into DIR once). The movie-review snippets are left out: SST-2 has the same reviews.
 
+- with `--long N`: N long messages (60-300 words: requests around one opinion, `long_examples`), read at up to 384
+  tokens. Without them the model read a long account that ends in thanks as negative.
+
 Run: python -m finetune.recipes.default_sentiment --out chatbot/assets/sentiment [--sst2 N] [--epochs E]
-(the defaults are the shipped model's recipe, chatbot/assets/sentiment/TRAINING.md). `--long N` adds N long
-messages (requests around one opinion, `long_examples`): measured, not in the shipped recipe (benchmarks/RESULTS.md,
-tenth and twenty-first sessions: long messages read right, TweetEval 0.02-0.03 lower).
+The shipped model (chatbot/assets/sentiment/TRAINING.md) is the defaults plus `--hutto DIR --long 1000 --sst2 24000
+--service-repeat 6 --feedback-repeat 6`; the defaults alone give the model shipped before it.
 """
 
 import argparse
