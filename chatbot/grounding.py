@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import groupby
 from typing import NamedTuple
 
 import numpy as np
 
 from chatbot.types import Passage
-from knowledge_base.chunking import closes, code_lines, fence_of, starts_sentence
+from knowledge_base.chunking import closes, code_blocks, fence_of, starts_sentence
 
 # Where a sentence may end: after ".", "!" or "?" and any closing quote or bracket; it ends when the next word
 # can begin one (`starts_sentence`: "Über" and "¿Cómo" too, not "e.g. the").
@@ -83,22 +84,14 @@ def text_and_code(text: str) -> list[tuple[str, bool]]:
     """`text` in parts of prose and fenced code blocks, in order: (part, is code). A block keeps its fences; one that
     the passage cut before its end gets its closing fence."""
     lines = text.splitlines()
-    parts: list[tuple[list[str], bool]] = []
-    fence = ""  # the fence of the code block the line is in, if any
-    for line, code in zip(lines, code_lines(lines), strict=True):
-        if code and not fence:
-            fence = fence_of(line)
-            parts.append(([line], True))
-        elif code:
-            parts[-1][0].append(line)
-            fence = "" if closes(fence, line) else fence
-        elif parts and not parts[-1][1]:
-            parts[-1][0].append(line)
-        else:
-            parts.append(([line], False))
-    if fence:
-        parts[-1][0].append(fence)
-    return [("\n".join(part), code) for part, code in parts]
+    parts = []
+    for block, group in groupby(zip(lines, code_blocks(lines), strict=True), key=lambda pair: pair[1]):
+        part = [line for line, _ in group]
+        fence = fence_of(part[0]) if block is not None else ""
+        if fence and (len(part) == 1 or not closes(fence, part[-1])):
+            part.append(fence)
+        parts.append(("\n".join(part), block is not None))
+    return parts
 
 
 def passage_body(passage: Passage) -> str:

@@ -15,20 +15,29 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
-def code_lines(lines: list[str]) -> list[bool]:
-    """Whether each of `lines` belongs to a fenced code block, its opening and closing fences included.
+def code_blocks(lines: list[str]) -> list[int | None]:
+    """The fenced code block each of `lines` belongs to, its opening and closing fences included (blocks numbered
+    from 0), or None for a line outside code.
 
     A block that is never closed runs to the end of the text, as in CommonMark.
     """
-    marks, fence = [], ""
+    blocks: list[int | None] = []
+    fence, number = "", -1
     for line in lines:
-        match = _FENCE.match(line)
-        marks.append(bool(fence or match))
         if fence:
+            blocks.append(number)
             fence = "" if closes(fence, line) else fence
-        elif match:
-            fence = match.group(1)
-    return marks
+        elif opening := fence_of(line):
+            fence, number = opening, number + 1
+            blocks.append(number)
+        else:
+            blocks.append(None)
+    return blocks
+
+
+def code_lines(lines: list[str]) -> list[bool]:
+    """Whether each of `lines` belongs to a fenced code block (`code_blocks`)."""
+    return [block is not None for block in code_blocks(lines)]
 
 
 def fence_of(line: str) -> str:
@@ -189,18 +198,12 @@ def sentence_units(words: list[str]) -> list[list[str]]:
     units: list[list[str]] = []
     unit: list[str] = []
     lines = word_lines(words)
-    texts = [" ".join(line).rstrip("\n") for line in lines]
-    codes = code_lines(texts)
-    for n, (line, code) in enumerate(zip(lines, codes, strict=True)):
-        if code:
+    blocks = code_blocks([" ".join(line).rstrip("\n") for line in lines])
+    for n, (line, block) in enumerate(zip(lines, blocks, strict=True)):
+        if block is not None:
             unit.extend(line)
-            opening = fence_of(unit[0])
-            if (
-                n + 1 == len(lines)
-                or not codes[n + 1]
-                or (opening and len(unit) > len(line) and closes(opening, texts[n]))
-            ):
-                units.append(unit)  # the block ends here
+            if n + 1 == len(lines) or blocks[n + 1] != block:  # the block ends here
+                units.append(unit)
                 unit = []
             continue
         for i, word in enumerate(line):
@@ -220,11 +223,11 @@ def code_pieces(unit: list[str], size: int) -> list[list[str]]:
     its lines allow and each in fences of its own, so that every passage shows its code as code."""
     lines = word_lines(unit)
     fence = fence_of(lines[0][0])
-    opening = lines[0] if fence else ["```\n"]
-    closing = [(fence or "```") + "\n"]
-    body = lines[1:] if fence else lines
-    if body and closes(closing[0].strip(), " ".join(body[-1]).rstrip("\n")):
+    opening, body = (lines[0], lines[1:]) if fence else (["```\n"], lines)
+    fence = fence or "```"
+    if body and closes(fence, " ".join(body[-1]).rstrip("\n")):
         body = body[:-1]
+    closing = [fence + "\n"]
     pieces: list[list[str]] = []
     piece: list[list[str]] = []
     budget = size - len(opening) - 1
@@ -291,7 +294,7 @@ def fit_tokens(prefix: str, words: list[str], max_tokens: int, count: TokenCount
     if len(units) > 1:
         ends = [sum(len(unit) for unit in units[: k + 1]) for k in range(len(units) - 1)]
         # Not right after a sentence that announces what follows it ("Install them in this order:") if it can be.
-        announced = {end for end, unit in zip(ends, units, strict=False) if unit[-1].rstrip().endswith(":")}
+        announced = {end for end, unit in zip(ends, units[:-1], strict=True) if unit[-1].rstrip().endswith(":")}
         middle = min(ends, key=lambda end: (end in announced, abs(2 * end - len(words))))
         pieces = [words[:middle], words[middle:]]
     else:
