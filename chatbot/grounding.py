@@ -94,6 +94,11 @@ def text_and_code(text: str) -> list[tuple[str, bool]]:
     return parts
 
 
+def prose_of(parts: list[tuple[str, bool]]) -> str:
+    """The prose of `text_and_code` parts, without the code: where citations are."""
+    return "\n".join(part for part, code in parts if not code)
+
+
 def passage_body(passage: Passage) -> str:
     """The passage text without the title line that chunking puts first."""
     _, _, body = passage.chunk.text.partition("\n")
@@ -127,11 +132,11 @@ def supporting_passage(sentence: str, passages: list[Passage]) -> int | None:
 
 def cite(sentence: str, number: int) -> str:
     """The sentence with the citation `[number]` before its final punctuation, unless it cites already."""
-    if re.search(r"\[\d+\]", sentence):
-        return sentence
     parts = text_and_code(sentence)
+    if re.search(r"\[\d+\]", prose_of(parts)):  # "sys.argv[1]" in code is no citation
+        return sentence
     if parts and parts[-1][1]:  # after a code block's closing fence, "[1]" would read as code (or keep the block open)
-        prose = "\n".join(part for part, _ in parts[:-1])
+        prose = prose_of(parts[:-1])
         return f"{cite(prose, number)}\n{parts[-1][0]}" if prose.strip() else f"{sentence}\n\n[{number}]"
     match = re.search(r"[.!?:]+$", sentence)
     if match:

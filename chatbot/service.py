@@ -23,6 +23,7 @@ from chatbot.grounding import (
     list_marker,
     list_runs,
     passage_body,
+    prose_of,
     split_sentences,
     supporting_passage,
     text_and_code,
@@ -410,10 +411,12 @@ class ChatService:
         )
         # A list or code block with nothing before it says what it is under its heading ("Items that cannot be
         # returned:", "Configuration:").
-        if not (list_marker(text) or text_and_code(text)[0][1]):
+        parts = text_and_code(text)
+        if not (list_marker(text) or parts[0][1]):
             return text
-        # An extractive answer cites the one passage it quotes (passage sentences carry no bracketed numbers).
-        cited = cited_numbers(text, len(passages))[0]
+        # An extractive answer cites the one passage it quotes (passage sentences carry no bracketed numbers; code
+        # may: "argv[1]").
+        cited = cited_numbers(prose_of(parts), len(passages))[0]
         heading = passages[cited - 1].chunk.heading.rsplit(" > ", 1)[-1]
         return f"{heading.rstrip(':')}:\n{text}" if heading else text  # "Directories:" is a heading too
 

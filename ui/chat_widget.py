@@ -15,7 +15,7 @@ import gradio as gr
 
 from chatbot.bot_texts import DEFAULT_TEXTS
 from chatbot.errors import InputError, RateLimitedError, StoreError, TooLongError
-from chatbot.grounding import text_and_code
+from chatbot.grounding import prose_of, text_and_code
 from chatbot.service import ChatService
 from chatbot.types import BOT_REPLIES, Answer, Decision, cited_numbers
 from knowledge_base.chunking import fence_of
@@ -62,11 +62,11 @@ def source_line(number: int, title: str, source: str, url: str = "") -> str:
 
 def format_reply(text: str, sources: list[tuple[str, str, str]], sources_heading: str = "Sources") -> str:
     """A reply followed by the sources it cites, numbered as in the text ((title, source, url) each; none for a
-    hand-off), all escaped to display as plain text."""
+    hand-off), shown by `as_markdown`: prose as plain text, code as code."""
     body = as_markdown(text)
-    # Citations [1] stay readable after escaping: "\[1\]" renders as "[1]".
+    # Citations [1] stay readable after escaping: "\[1\]" renders as "[1]". "argv[1]" in code cites nothing.
     if sources:
-        lines = [source_line(n, *sources[n - 1]) for n in cited_numbers(text, len(sources))]
+        lines = [source_line(n, *sources[n - 1]) for n in cited_numbers(prose_of(text_and_code(text)), len(sources))]
         body += f"\n\n**{as_text(sources_heading)}**\n\n" + "\n\n".join(lines)
     return body
 

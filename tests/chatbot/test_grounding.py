@@ -166,6 +166,9 @@ def test_a_code_block_cut_at_the_end_of_its_passage_is_closed():
     assert block.text == "~~~~\nmake\nmake install\n~~~~"
     assert cite("Run:\n```\nmake\n```", 2) == "Run [2]:\n```\nmake\n```"
     assert cite("```\nmake\n```", 2) == "```\nmake\n```\n\n[2]"
+    assert cite("Read the first argument:\n```\nname = sys.argv[1]\n```", 2) == (
+        "Read the first argument [2]:\n```\nname = sys.argv[1]\n```"
+    )  # "[1]" in code is no citation
 
 
 def test_a_paraphrase_of_a_passage_is_supported():

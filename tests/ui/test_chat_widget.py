@@ -108,6 +108,9 @@ def test_code_in_an_answer_is_shown_as_code_with_its_indentation():
     )  # inside a block a Markdown renderer shows "<b>" as written; the language name keeps its letters only
     assert as_markdown("Run:\n~~~~\nmake") == "Run:\n~~~~\nmake\n~~~~"  # a block cut short is closed
     assert as_markdown("**no code** here") == as_text("**no code** here")
+    sources = [Passage(Chunk(str(i), f"kb/{i}.md", f"T{i}", "text", 0), 0.1, 0.9) for i in range(1, 3)]
+    shown = format_answer(Answer("Read it [2]:\n```\nname = sys.argv[1]\n```", Decision.GENERATED, 0.9, sources))
+    assert "T2" in shown and "T1" not in shown  # "argv[1]" in code cites nothing
 
 
 def test_handoff_answers_show_no_sources():
