@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from itertools import accumulate
 
 from chatbot.types import Chunk, Document
 
@@ -292,7 +293,7 @@ def fit_tokens(prefix: str, words: list[str], max_tokens: int, count: TokenCount
         return [words]
     units = sentence_units(words)
     if len(units) > 1:
-        ends = [sum(len(unit) for unit in units[: k + 1]) for k in range(len(units) - 1)]
+        ends = list(accumulate(len(unit) for unit in units))[:-1]  # words before each cut
         # Not right after a sentence that announces what follows it ("Install them in this order:") if it can be.
         announced = {end for end, unit in zip(ends, units[:-1], strict=True) if unit[-1].rstrip().endswith(":")}
         middle = min(ends, key=lambda end: (end in announced, abs(2 * end - len(words))))
