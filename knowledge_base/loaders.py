@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from chatbot.errors import InputError
 from chatbot.guard import remove_control_characters
 from chatbot.types import Document
-from knowledge_base.chunking import code_lines
+from knowledge_base.chunking import code_lines, fence_of
 from knowledge_base.pdf import pdf_lines, pdf_markdown, pdf_title
 
 logger = logging.getLogger(__name__)
@@ -250,8 +250,11 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
             piece.replace_with(collapsed)  # type(): comments and doctypes are strings too, and stay unread
     # Preformatted text is code or a terminal session: a fenced block, so that its lines stay lines and a root
     # prompt ("# apt-get build-dep foo") is not read as a heading (`knowledge_base.chunking.code_lines`).
+    # Its fence is longer than any fence inside it (a page that shows Markdown), which would otherwise close it.
     for pre in root.find_all("pre"):
-        pre.replace_with("\n\n```\n" + pre.get_text().strip("\n") + "\n```\n\n")
+        code = pre.get_text().strip("\n")
+        fence = "`" * max([3, *(len(f) + 1 for line in code.splitlines() if (f := fence_of(line)).startswith("`"))])
+        pre.replace_with(f"\n\n{fence}\n{code}\n{fence}\n\n")
     # A data table becomes one line per row; a table that holds headings or tables lays out the page: left as is.
     data_tables = [table for table in root.find_all("table") if table.find(["table", *HEADINGS]) is None]
     for table in data_tables:

@@ -34,6 +34,19 @@ def test_a_comment_in_code_is_not_the_title(tmp_path):
     assert docs["shell.html"].title == "Shell"  # no <title>, no heading: the file's name
 
 
+def test_a_preformatted_block_that_shows_markdown_fences_stays_one_block(tmp_path):
+    (tmp_path / "docs.html").write_text(
+        "<html><body><h1>Writing help pages</h1><pre>Put code in fences:\n```\n# make\n```</pre>"
+        "<h2>Links</h2><p>Link every page.</p></body></html>"
+    )
+    from knowledge_base.chunking import split_sections
+
+    (doc,) = load_paths([tmp_path]).documents
+    assert "````\nPut code in fences:\n```\n# make\n```\n````" in doc.text
+    # "# make" is no heading, and the text after the block is not code.
+    assert [heading for heading, _ in split_sections(doc.text)] == ["", "Links"]
+
+
 def test_bad_files_are_reported_and_the_rest_loaded(kb_dir):
     (kb_dir / "image.png").write_bytes(b"\x89PNG\r\n")
     (kb_dir / "broken.csv").write_text("title,body\nx,y\n", encoding="utf-8")
