@@ -205,6 +205,7 @@ def ask(settings: Settings, question: str, as_json: bool, conversation: str | No
         chatbot ask "How long do refunds take?"
         chatbot ask --json "Can I change my delivery address?"
     """
+    from chatbot.grounding import cited_in
     from chatbot.service import create_service
 
     service = create_service(settings)
@@ -218,7 +219,8 @@ def ask(settings: Settings, question: str, as_json: bool, conversation: str | No
         click.echo(f"\n(handed to a person: {answer.decision.value}; confidence {answer.confidence:.2f})")
     if answer.sources:
         click.echo("\nSources:")
-        for number, passage in answer.cited_sources():
+        for number in cited_in(answer.text, len(answer.sources)):
+            passage = answer.sources[number - 1]
             click.echo(f"  [{number}] {passage.chunk.title} ({passage.chunk.url or passage.chunk.source})")
     click.echo(f"\nconversation: {answer.conversation_id}", err=True)
 

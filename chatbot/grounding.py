@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from chatbot.types import Passage
+from chatbot.types import Passage, cited_numbers
 from knowledge_base.chunking import closes, code_blocks, fence_of, starts_sentence
 
 # Where a sentence may end: after ".", "!" or "?" and any closing quote or bracket; it ends when the next word
@@ -97,6 +97,67 @@ def text_and_code(text: str) -> list[tuple[str, bool]]:
 def prose_of(parts: list[tuple[str, bool]]) -> str:
     """The prose of `text_and_code` parts, without the code: where citations are."""
     return "\n".join(part for part, code in parts if not code)
+
+
+def cited_in(text: str, sources: int) -> list[int]:
+    """The source numbers (1 to `sources`) that `text` cites in its prose (`cited_numbers`): "argv[1]" in code
+    cites nothing."""
+    return cited_numbers(prose_of(text_and_code(text)), sources)
+
+
+def streamed_units(text: str) -> tuple[list[str], str]:
+    """(the complete units of streamed model text, the rest that may still go on), for checking as it streams.
+
+    A unit is a sentence of prose (`split_sentences`), or a fenced code block whole with the sentence that
+    introduces it (one that ends in ":"): a block is complete once its closing fence line has ended. The last
+    sentence is never complete (more may come), and an introduction waits while what follows may still open a
+    block; the caller checks what is left when the stream ends.
+    """
+    *lines, partial = text.split("\n")  # the last line may go on
+    units: list[str] = []
+    prose: list[str] = []
+    for block, group in groupby(zip(lines, code_blocks(lines), strict=True), key=lambda pair: pair[1]):
+        part = [line for line, _ in group]
+        if block is None:
+            prose += part
+            continue
+        sentences = split_sentences("\n".join(prose))
+        intro = [sentences.pop()] if sentences and sentences[-1].endswith(":") else []
+        units += sentences
+        prose = []
+        if len(part) == 1 or not closes(fence_of(part[0]), part[-1]):  # the block goes on
+            return units, "\n".join([*intro, *part, partial])
+        units.append("\n".join([*intro, *part]))
+    # The marker keeps the unfinished tail apart: it is never a complete sentence.
+    *complete, rest = split_sentences("\n".join([*prose, partial]) + "\x00")
+    rest = rest.removesuffix("\x00")
+    if complete and complete[-1].endswith(":") and (not rest.strip() or rest.lstrip()[0] in "`~"):  # may open one
+        return units + complete[:-1], f"{complete[-1]}\n{rest}"
+    return units + complete, rest
+
+
+def quoting_passage(blocks: list[str], passages: list[Passage]) -> int | None:
+    """Index of the first passage whose code holds every one of the fenced `blocks`, line for line (indentation
+    compared after removing what all lines of the block share), or None. Code is quoted, never paraphrased: a
+    command that differs by a character is another command."""
+
+    def lines_of(block: str) -> list[str]:
+        inner = block.splitlines()[1:]
+        if inner and closes(fence_of(block), inner[-1]):
+            inner = inner[:-1]
+        return [line.rstrip() for line in inner if line.strip()]
+
+    def dedented(lines: list[str]) -> list[str]:
+        indent = min(len(line) - len(line.lstrip()) for line in lines)
+        return [line[indent:] for line in lines]
+
+    wanted = [dedented(lines) for lines in map(lines_of, blocks) if lines]
+    for i, passage in enumerate(passages):
+        code = [line for part, is_code in text_and_code(passage.chunk.text) if is_code for line in lines_of(part)]
+        runs = {tuple(dedented(code[k : k + len(w)])) for w in wanted for k in range(len(code) - len(w) + 1)}
+        if wanted and all(tuple(w) in runs for w in wanted):
+            return i
+    return None
 
 
 def passage_body(passage: Passage) -> str:

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections import Counter
 
+from chatbot.grounding import text_and_code
 from chatbot.types import Passage, Turn
 
 SYSTEM_RULES = (
@@ -141,7 +142,10 @@ def build_messages(question: str, passages: list[Passage], history: list[Turn]) 
 
 
 def clean_citations(text: str, n_passages: int) -> tuple[str, list[int]]:
-    """Remove citations that point at no passage; return the text and the cited passage numbers (1-based)."""
+    """Remove citations that point at no passage; return the text and the cited passage numbers (1-based).
+
+    Fenced code is left as written: "argv[7]" is no citation, and its spaces are its indentation.
+    """
     cited: list[int] = []
 
     def keep(match: re.Match[str]) -> str:
@@ -152,9 +156,11 @@ def clean_citations(text: str, n_passages: int) -> tuple[str, list[int]]:
             return match.group(0)
         return ""
 
-    cleaned = _CITATION.sub(keep, text)
-    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", cleaned))
-    return cleaned.strip(), cited
+    def cleaned(prose: str) -> str:
+        prose = _CITATION.sub(keep, prose)
+        return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", prose))
+
+    return "\n".join(part if is_code else cleaned(part) for part, is_code in text_and_code(text)).strip(), cited
 
 
 def is_degenerate(text: str) -> bool:

@@ -17,14 +17,15 @@ from chatbot.generation import DEFAULT_GENERATOR_NAME, FirstPieceLate, Generator
 from chatbot.grounding import (
     candidate_sentences,
     cite,
+    cited_in,
     content_terms,
     expects_quantity,
     extractive_answer,
     list_marker,
     list_runs,
     passage_body,
-    prose_of,
-    split_sentences,
+    quoting_passage,
+    streamed_units,
     supporting_passage,
     text_and_code,
     without_list_marker,
@@ -42,7 +43,7 @@ from chatbot.prompting import (
 from chatbot.ratelimit import RateLimiter
 from chatbot.sentiment import SentimentClassifier, turned_negative
 from chatbot.storage import Store
-from chatbot.types import Answer, Decision, Passage, Turn, cited_numbers
+from chatbot.types import Answer, Decision, Passage, Turn
 from knowledge_base.embedder import Embedder
 
 logger = logging.getLogger(__name__)
@@ -319,10 +320,8 @@ class ChatService:
                     return self._fallback(message, passages, said, confidence)
                 # The model's own first token; "first_token" is when the customer sees the first (checked) text.
                 latency.setdefault("model_first_token", (time.perf_counter() - started) * 1000)
-                pending += item
-                # The marker keeps the unfinished tail apart: only complete sentences are checked.
-                *complete, pending = split_sentences(pending + "\x00")
-                pending = pending.removesuffix("\x00")
+                # Only complete sentences and code blocks are checked.
+                complete, pending = streamed_units(pending + item)
                 for sentence in complete:
                     checked = self._check_sentence(sentence, passages, message)
                     if checked is None:
@@ -343,8 +342,12 @@ class ChatService:
     def _check_sentence(self, sentence: str, passages: list[Passage], question: str) -> str | None:
         """The sentence with its citation when a passage supports it, "" when it says nothing new, else None.
 
-        Saying nothing new: no content words, only words of the question (an echo), or a question back.
+        Saying nothing new: no content words, only words of the question (an echo), or a question back. A code
+        block (with the sentence that introduces it) is supported by a passage that holds its code as written.
         """
+        parts = text_and_code(sentence.strip())
+        if any(is_code for _, is_code in parts):
+            return self._check_code(parts, passages, question)
         # A list item's marker ("1.") is no claim; the item is checked, and said, as a sentence.
         sentence, _ = clean_citations(without_list_marker(sentence.strip()), len(passages))
         if is_off_language(sentence, question):
@@ -358,6 +361,20 @@ class ChatService:
             logger.info("unsupported generated sentence dropped: %r", sentence[:200])
             return None
         return cite(sentence, support + 1)
+
+    def _check_code(self, parts: list[tuple[str, bool]], passages: list[Passage], question: str) -> str | None:
+        """`_check_sentence` for a unit with code: its code must be quoted from a passage and its prose (the
+        introduction) must say nothing that no passage supports."""
+        quoted = quoting_passage([part for part, is_code in parts if is_code], passages)
+        if quoted is None:
+            logger.info("generated code that no passage holds dropped: %r", "\n".join(p for p, _ in parts)[:200])
+            return None
+        prose = [(self._check_sentence(part, passages, question), part) for part, is_code in parts if not is_code]
+        if any(checked is None for checked, _ in prose):
+            return None
+        # The citation names the passage of the code; the introduction keeps its own words, without citations.
+        text = "\n".join(clean_citations(part, 0)[0] if not is_code else part for part, is_code in parts)
+        return cite(text, quoted + 1)
 
     def _fallback(self, message: str, passages: list[Passage], said: list[str], confidence: float) -> Answer:
         if said and not is_degenerate("".join(said)):
@@ -416,7 +433,7 @@ class ChatService:
             return text
         # An extractive answer cites the one passage it quotes (passage sentences carry no bracketed numbers; code
         # may: "argv[1]").
-        cited = cited_numbers(prose_of(parts), len(passages))[0]
+        cited = cited_in(text, len(passages))[0]
         heading = passages[cited - 1].chunk.heading.rsplit(" > ", 1)[-1]
         return f"{heading.rstrip(':')}:\n{text}" if heading else text  # "Directories:" is a heading too
 
@@ -440,7 +457,14 @@ def _joined(said: list[str], sentence: str, checked: str) -> str:
     marker = list_marker(sentence.strip())
     if marker:
         return ("\n" if said else "") + f"{marker} {checked}"
+    # Code needs lines of its own, and so does what comes after it.
+    if said and (_has_code(checked) or _has_code(said[-1])):
+        return "\n" + checked
     return (" " if said else "") + checked
+
+
+def _has_code(text: str) -> bool:
+    return any(is_code for _, is_code in text_and_code(text))
 
 
 def _until_late(stream: Iterator[str]) -> Iterator[str | None]:

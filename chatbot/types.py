@@ -133,10 +133,6 @@ class Answer:
         """True when the conversation was handed to a person instead of answered by the bot."""
         return self.decision not in BOT_REPLIES
 
-    def cited_sources(self) -> list[tuple[int, Passage]]:
-        """(number, passage) for each source the text cites as [n]; every source when it cites none."""
-        return [(n, self.sources[n - 1]) for n in cited_numbers(self.text, len(self.sources))]
-
     def to_json(self) -> dict:
         """The shape `chatbot ask --json` prints."""
         return {

@@ -15,9 +15,9 @@ import gradio as gr
 
 from chatbot.bot_texts import DEFAULT_TEXTS
 from chatbot.errors import InputError, RateLimitedError, StoreError, TooLongError
-from chatbot.grounding import prose_of, text_and_code
+from chatbot.grounding import cited_in, text_and_code
 from chatbot.service import ChatService
-from chatbot.types import BOT_REPLIES, Answer, Decision, cited_numbers
+from chatbot.types import BOT_REPLIES, Answer, Decision
 from knowledge_base.chunking import fence_of
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def format_reply(text: str, sources: list[tuple[str, str, str]], sources_heading
     body = as_markdown(text)
     # Citations [1] stay readable after escaping: "\[1\]" renders as "[1]". "argv[1]" in code cites nothing.
     if sources:
-        lines = [source_line(n, *sources[n - 1]) for n in cited_numbers(prose_of(text_and_code(text)), len(sources))]
+        lines = [source_line(n, *sources[n - 1]) for n in cited_in(text, len(sources))]
         body += f"\n\n**{as_text(sources_heading)}**\n\n" + "\n\n".join(lines)
     return body
 

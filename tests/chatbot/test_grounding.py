@@ -5,13 +5,16 @@ from chatbot.grounding import (
     MAX_LIST_WORDS,
     candidate_sentences,
     cite,
+    cited_in,
     extractive_answer,
     is_customer_heading,
     leans_back,
     points_forward,
+    quoting_passage,
     referenced_names,
     refers_to,
     split_sentences,
+    streamed_units,
     supporting_passage,
     without_yes_no,
 )
@@ -169,6 +172,43 @@ def test_a_code_block_cut_at_the_end_of_its_passage_is_closed():
     assert cite("Read the first argument:\n```\nname = sys.argv[1]\n```", 2) == (
         "Read the first argument [2]:\n```\nname = sys.argv[1]\n```"
     )  # "[1]" in code is no citation
+
+
+def test_streamed_text_is_checked_in_sentences_and_whole_code_blocks():
+    text = (
+        "Hooks run after each payment. Save it in your shop folder:\n```python\ndef on_order(order):\n"
+        "    order.ship_free()\n```\nThe shop reloads it. And then"
+    )
+    units, pending = [], ""
+    for start in range(0, len(text), 3):  # as a model streams it, a few characters at a time
+        done, pending = streamed_units(pending + text[start : start + 3])
+        units += done
+        # Nothing of the block is let out before its closing fence: no line of code is checked as a sentence.
+        assert not any(unit.startswith(("def", "    ")) for unit in units)
+    assert units == [
+        "Hooks run after each payment.",
+        "Save it in your shop folder:\n```python\ndef on_order(order):\n    order.ship_free()\n```",
+        "The shop reloads it.",
+    ]
+    assert pending == "And then"
+    # An introduction waits for what follows; prose after it lets it go as a sentence of its own.
+    assert streamed_units("Here is how:\n") == ([], "Here is how:\n")
+    assert streamed_units("Here is how:\n1. Open") == (["Here is how:"], "1. Open")
+
+
+def test_code_is_supported_only_by_a_passage_that_holds_it_as_written():
+    block = "```python\ndef on_order(order):\n    if order.total > 100:\n```"
+    assert quoting_passage([block], [REFUNDS, HOOKS]) == 1
+    # Indented as a whole (inside a list item) is the same code; another command, or other indentation, is not.
+    assert quoting_passage(["```\n  def on_order(order):\n      if order.total > 100:\n```"], [HOOKS]) == 0
+    assert quoting_passage(["```\ndef on_order(order):\nif order.total > 100:\n```"], [HOOKS]) is None
+    assert quoting_passage(["```\ndef on_refund(order):\n```"], [REFUNDS, HOOKS]) is None
+    assert quoting_passage(["```\norder.ship_free()"], [HOOKS]) == 0  # cut short by the token limit
+
+
+def test_citations_are_read_from_the_prose_only():
+    assert cited_in("Read the first argument [2]:\n```\nname = sys.argv[1]\n```", 3) == [2]
+    assert cited_in("```\nname = sys.argv[1]\n```", 3) == [1, 2, 3]  # cites nothing: every source
 
 
 def test_a_paraphrase_of_a_passage_is_supported():

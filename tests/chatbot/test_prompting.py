@@ -135,6 +135,13 @@ def test_clean_citations_removes_dangling_ones():
     assert cited == [1, 2]
 
 
+def test_clean_citations_leaves_code_as_written():
+    text = "Read it [5]:\n```python\nif len(sys.argv) > 1:\n    name = sys.argv[7]  # first\n```\nDone  [1] ."
+    cleaned, cited = clean_citations(text, n_passages=2)
+    assert cleaned == "Read it:\n```python\nif len(sys.argv) > 1:\n    name = sys.argv[7]  # first\n```\nDone [1]."
+    assert cited == [1]
+
+
 @pytest.mark.parametrize(
     ("text", "bad"),
     [

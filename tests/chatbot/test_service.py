@@ -42,6 +42,48 @@ def test_a_numbered_list_from_the_model_is_checked_item_by_item(make_service, fa
     assert stream.answer.decision is Decision.GENERATED and stream.answer.text == "".join(pieces)
 
 
+def _answer_of(stream):
+    pieces = []
+    while True:
+        try:
+            pieces.append(next(stream))
+        except StopIteration as stop:
+            return pieces, stop.value
+
+
+def test_code_from_the_model_reaches_the_customer_whole_when_a_passage_holds_it(make_service, fake_generator):
+    import time
+
+    from chatbot.types import Chunk, Passage
+
+    hooks = Passage(Chunk("c1", "hooks.md", "Order hooks", "Order hooks\nThe shop calls a hook after each payment. "
+                          "Save it in your shop folder:\n```python\ndef on_order(order):\n    order.ship_free()\n```",
+                          0), score=1.0, confidence=0.6)  # fmt: skip
+    service = make_service(handoff_confidence=0.1)
+    question = "How do I write an order hook?"
+    fake_generator.enqueue(
+        "The shop calls a hook after each payment. Save it in your shop folder:\n```python\n"
+        "def on_order(order):\n    order.ship_free()\n```\nThe shop calls it after each payment."
+    )
+    pieces, answer = _answer_of(service._generate(question, [hooks], [], 0.6, {}, time.perf_counter()))
+    assert answer.decision is Decision.GENERATED
+    # The block is checked whole, cited outside the code, and keeps its indentation and lines of its own; the
+    # sentence after it starts on a line of its own.
+    assert pieces == [
+        "The shop calls a hook after each payment [1].",
+        "\nSave it in your shop folder [1]:\n```python\ndef on_order(order):\n    order.ship_free()\n```",
+        "\nThe shop calls it after each payment [1].",
+    ]
+    # Code that no passage holds stops the model: a command that differs by a character is another command.
+    fake_generator.enqueue(
+        "The shop calls a hook after each payment. Save it in your shop folder:\n```python\n"
+        "def on_order(order):\n    order.delete()\n```"
+    )
+    pieces, answer = _answer_of(service._generate(question, [hooks], [], 0.6, {}, time.perf_counter()))
+    assert pieces == ["The shop calls a hook after each payment [1]."]
+    assert "order.delete()" not in answer.text
+
+
 def test_a_list_of_items_that_say_little_alone_answers_as_a_whole(make_service, fake_embedder):
     from chatbot.types import Chunk, Passage
 
