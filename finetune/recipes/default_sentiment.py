@@ -259,6 +259,10 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=0)
     parser.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="see SentimentTrainConfig.pooling")
     parser.add_argument(
+        "--full-finetune", action="store_true", help="train every encoder weight (SentimentTrainConfig.full_finetune)"
+    )
+    parser.add_argument("--rank", type=int, default=16, help="LoRA rank (of the saved adapter with --full-finetune)")
+    parser.add_argument(
         "--seed", type=int, default=13, help="order of the examples and of training (held-out sets stay)"
     )
     args = parser.parse_args()
@@ -286,6 +290,8 @@ def main() -> None:
             epochs=args.epochs,
             max_steps=args.max_steps,
             pooling=args.pooling,
+            full_finetune=args.full_finetune,
+            lora_r=args.rank,
             seed=args.seed,
             # Long messages need their length (~400 tokens at 300 words) and batches of their own.
             max_length=384 if args.long else 64,

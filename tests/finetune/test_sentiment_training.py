@@ -259,3 +259,47 @@ def test_rated_sentences_are_labelled_by_their_mean_rating(tmp_path):
         ("The plan failed.", "negative"),
     ]
     assert hutto_sentences(folder, 0.3)[1] == ("The bus is late", "negative")
+
+
+def test_a_full_fine_tune_is_saved_as_a_low_rank_adapter_that_predicts_what_was_evaluated(tiny_embedder_dir, tmp_path):
+    import torch
+
+    from chatbot.sentiment import load_sentiment_model
+
+    base = str(tiny_embedder_dir.parent / "raw")
+    cfg = SentimentTrainConfig(base_model=base, max_steps=3, batch_size=8, full_finetune=True, lora_r=4)
+    report = train_sentiment(TRAIN, TRAIN[:6], tmp_path / "out", cfg, progress=False)
+    assert json.loads((tmp_path / "out" / "adapter_config.json").read_text())["r"] == 4
+    model, tokenizer, labels = load_sentiment_model(tmp_path / "out", "cpu")
+    with torch.inference_mode():
+        predicted = model(**tokenizer([t for t, _ in TRAIN[:6]], padding=True, return_tensors="pt")).logits.argmax(-1)
+    gold = [labels.index(label) for _, label in TRAIN[:6]]
+    assert sum(p == g for p, g in zip(predicted.tolist(), gold, strict=True)) / 6 == report["eval"]["accuracy"]
+
+
+def test_the_low_rank_adapter_of_a_changed_model_is_that_model_at_full_rank(tiny_embedder_dir):
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from finetune.sentiment import low_rank_adapter
+
+    base = tiny_embedder_dir.parent / "raw"
+    torch.manual_seed(0)
+    changed = AutoModelForSequenceClassification.from_pretrained(base, num_labels=3)
+    with torch.no_grad():  # every weight, bias and LayerNorm of the encoder, the pooler and the head moved
+        for name, parameter in changed.named_parameters():
+            if "embeddings" not in name:
+                parameter.add_(0.1 * torch.randn_like(parameter))
+    inputs = AutoTokenizer.from_pretrained(base)(["refunds take five days", "we accept cards"], padding=True, return_tensors="pt")
+    expected = changed.eval()(**inputs).logits
+    hidden = changed.config.hidden_size  # the tiny encoder's smallest weight dimension: rank `hidden` is exact
+
+    def logits(rank: int) -> torch.Tensor:
+        adapter = low_rank_adapter(changed, base, rank)
+        assert isinstance(adapter, PeftModel)
+        with torch.inference_mode():
+            return adapter.merge_and_unload().eval()(**inputs).logits
+
+    assert torch.allclose(logits(hidden), expected, atol=1e-4)
+    assert not torch.allclose(logits(1), expected, atol=1e-2)
