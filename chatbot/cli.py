@@ -384,6 +384,12 @@ def finetune() -> None:
     help="Encoder to adapt: 'default' (MiniLM from its wheel) or a local folder / hub id, e.g. a "
     "multilingual encoder for non-English customers.",
 )
+@click.option(
+    "--lora/--full",
+    default=True,
+    show_default=True,
+    help="Train a LoRA adapter, or every encoder weight (saved as a rank-64 adapter; slower, usually better).",
+)
 @click.option("--name", help="Version name (default: sentiment-YYYYmmdd-HHMMSS).")
 @click.option("--promote", is_flag=True, help="Serve the new version at once if it beats the serving one.")
 @click.option("--force", is_flag=True, help="With --promote: promote even if it scores worse.")
@@ -399,6 +405,7 @@ def finetune_sentiment(
     epochs: float,
     max_steps: int,
     base_model: str,
+    lora: bool,
     name: str | None,
     promote: bool,
     force: bool,
@@ -424,6 +431,7 @@ def finetune_sentiment(
         epochs=epochs,
         max_steps=max_steps,
         base_model=base_model,
+        full_finetune=not lora,
         name=name,
         promote=promote,
         force=force,

@@ -298,9 +298,11 @@ def low_rank_adapter(trained: Any, base: Path, rank: int) -> Any:
                 continue
             change = weights[f"{name}.weight"] - module.base_layer.weight
             u, s, vh = torch.linalg.svd(change, full_matrices=False)
+            k = min(rank, len(s))  # a layer narrower than `rank` is kept exactly; its other components stay 0
             # peft types the layers of lora_A / lora_B as Module | Tensor; they are nn.Linear
-            module.lora_B["default"].weight.copy_(u[:, :rank] * s[:rank].sqrt())  # type: ignore[operator]
-            module.lora_A["default"].weight.copy_(s[:rank].sqrt()[:, None] * vh[:rank])  # type: ignore[operator]
+            down, up = module.lora_A["default"].weight, module.lora_B["default"].weight
+            down.zero_()[:k].copy_(s[:k].sqrt()[:, None] * vh[:k])  # type: ignore[operator]
+            up.zero_()[:, :k].copy_(u[:, :k] * s[:k].sqrt())  # type: ignore[operator]
         for name, parameter in adapted.base_model.model.named_parameters():
             plain = name.replace(".modules_to_save.default", "").replace(".base_layer", "")
             kept = "modules_to_save" in name or (name.endswith("bias") and "lora_" not in name)
@@ -327,6 +329,7 @@ def run_sentiment_finetune(
     epochs: float = 2.0,
     max_steps: int = 0,
     base_model: str = DEFAULT_MODEL,
+    full_finetune: bool = False,
     name: str | None = None,
     promote: bool = False,
     force: bool = False,
@@ -360,7 +363,13 @@ def run_sentiment_finetune(
         train,
         evaluation,
         tmp,
-        SentimentTrainConfig(base_model=base_model, epochs=epochs, max_steps=max_steps),
+        SentimentTrainConfig(
+            base_model=base_model,
+            epochs=epochs,
+            max_steps=max_steps,
+            full_finetune=full_finetune,
+            lora_r=64 if full_finetune else 16,  # the full change at rank 64 keeps its result (`low_rank_adapter`)
+        ),
         progress=progress,
         on_step=on_step,
     )

@@ -83,6 +83,9 @@ def test_cli_trains_registers_promotes_and_rolls_back(
     assert "registered s1 (candidate)" in result.output and "macro_f1" in result.output
     registry = ModelRegistry(SqlStore(settings.database_url))
     assert registry.get("s1").report["baseline"]["examples"] == registry.get("s1").report["eval"]["examples"]
+    result = CliRunner().invoke(cli, [*args, "--full", "--name", "s2"], catch_exceptions=False)
+    assert result.exit_code == 0 and registry.get("s2").report["config"]["full_finetune"]
+    assert json.loads((registry.get("s2").path / "adapter_config.json").read_text())["r"] == 64
 
     with pytest.raises(InputError, match="'s1' exists already"):
         CliRunner().invoke(cli, [*args, "--name", "s1"], catch_exceptions=False)
@@ -291,7 +294,9 @@ def test_the_low_rank_adapter_of_a_changed_model_is_that_model_at_full_rank(tiny
         for name, parameter in changed.named_parameters():
             if "embeddings" not in name:
                 parameter.add_(0.1 * torch.randn_like(parameter))
-    inputs = AutoTokenizer.from_pretrained(base)(["refunds take five days", "we accept cards"], padding=True, return_tensors="pt")
+    inputs = AutoTokenizer.from_pretrained(base)(
+        ["refunds take five days", "we accept cards"], padding=True, return_tensors="pt"
+    )
     expected = changed.eval()(**inputs).logits
     hidden = changed.config.hidden_size  # the tiny encoder's smallest weight dimension: rank `hidden` is exact
 
