@@ -197,8 +197,8 @@ def cite(sentence: str, number: int) -> str:
     if re.search(r"\[\d+\]", prose_of(parts)):  # "sys.argv[1]" in code is no citation
         return sentence
     if parts and parts[-1][1]:  # after a code block's closing fence, "[1]" would read as code (or keep the block open)
-        prose = prose_of(parts[:-1])
-        return f"{cite(prose, number)}\n{parts[-1][0]}" if prose.strip() else f"{sentence}\n\n[{number}]"
+        head = "\n".join(part for part, _ in parts[:-1])  # earlier blocks stay where they are
+        return f"{cite(head, number)}\n{parts[-1][0]}" if prose_of(parts[:-1]).strip() else f"{sentence}\n\n[{number}]"
     match = re.search(r"[.!?:]+$", sentence)
     if match:
         return f"{sentence[: match.start()]} [{number}]{match.group(0)}"

@@ -172,6 +172,10 @@ def test_a_code_block_cut_at_the_end_of_its_passage_is_closed():
     assert cite("Read the first argument:\n```\nname = sys.argv[1]\n```", 2) == (
         "Read the first argument [2]:\n```\nname = sys.argv[1]\n```"
     )  # "[1]" in code is no citation
+    # Every block of an answer with several stays; the citation goes in the prose before the last one.
+    assert cite("List all:\n```\ndpkg --list\n```\n\nOr one:\n```\ndpkg --status foo\n```", 1) == (
+        "List all:\n```\ndpkg --list\n```\n\nOr one [1]:\n```\ndpkg --status foo\n```"
+    )
 
 
 def test_streamed_text_is_checked_in_sentences_and_whole_code_blocks():
