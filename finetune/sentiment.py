@@ -185,11 +185,12 @@ def train_sentiment(
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
     total_steps = config.max_steps or math.ceil(config.epochs * steps_per_epoch)
     trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
-    # Full fine-tuning: the new head learns at the LoRA rate, the pretrained encoder at about a tenth of it.
-    encoder = [p for name, p in trainable if config.full_finetune and not is_head(name)]
-    rest = [p for name, p in trainable if not (config.full_finetune and not is_head(name))]
-    groups = [{"params": rest, "lr": config.learning_rate}]
-    groups += [{"params": encoder, "lr": config.encoder_learning_rate}] if encoder else []
+    groups = [{"params": [p for _, p in trainable], "lr": config.learning_rate}]
+    if config.full_finetune:  # the new head learns at the LoRA rate, the pretrained encoder at about a tenth of it
+        groups = [
+            {"params": [p for name, p in trainable if is_head(name)], "lr": config.learning_rate},
+            {"params": [p for name, p in trainable if not is_head(name)], "lr": config.encoder_learning_rate},
+        ]
     optimizer = torch.optim.AdamW(groups)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
