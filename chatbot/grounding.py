@@ -10,6 +10,7 @@ the check almost always, so the same path gets better with a better model rather
 from __future__ import annotations
 
 import re
+import textwrap
 from functools import lru_cache
 from itertools import groupby
 from typing import NamedTuple
@@ -148,8 +149,7 @@ def quoting_passage(blocks: list[str], passages: list[Passage]) -> int | None:
         return [line.rstrip() for line in inner if line.strip()]
 
     def dedented(lines: list[str]) -> list[str]:
-        indent = min(len(line) - len(line.lstrip()) for line in lines)
-        return [line[indent:] for line in lines]
+        return textwrap.dedent("\n".join(lines)).split("\n")
 
     wanted = [dedented(lines) for lines in map(lines_of, blocks) if lines]
     for i, passage in enumerate(passages):

@@ -29,6 +29,7 @@ from finetune.metrics import classification_report
 logger = logging.getLogger(__name__)
 # The [CLS] classifier's parts that are new or never trained for it: trained whole, also beside a LoRA adapter.
 HEAD_NAMES = ("classifier", "pooler")
+LORA_TARGETS = ["query", "key", "value", "dense"]  # every linear layer of a BERT encoder
 
 
 def is_head(parameter: str) -> bool:
@@ -154,7 +155,7 @@ def train_sentiment(
         r=config.lora_r,
         lora_alpha=config.lora_alpha,
         lora_dropout=0.1,
-        target_modules=["query", "key", "value", "dense"],
+        target_modules=LORA_TARGETS,
         # The [CLS] head is new and the pooler was never trained for it: both are trained in full.
         modules_to_save=None if mean else list(HEAD_NAMES),
     )
@@ -286,7 +287,7 @@ def low_rank_adapter(trained: Any, base: Path, rank: int) -> Any:
         r=rank,
         lora_alpha=rank,
         lora_dropout=0.0,
-        target_modules=["query", "key", "value", "dense"],
+        target_modules=LORA_TARGETS,
         modules_to_save=[*HEAD_NAMES, "LayerNorm"],
         bias="all",
     )
