@@ -308,3 +308,27 @@ def test_the_low_rank_adapter_of_a_changed_model_is_that_model_at_full_rank(tiny
 
     assert torch.allclose(logits(hidden), expected, atol=1e-4)
     assert not torch.allclose(logits(1), expected, atol=1e-2)
+
+
+def test_logit_offsets_move_the_saved_head_scores_by_exactly_that_much(tiny_embedder_dir, tmp_path):
+    import torch
+
+    from chatbot.sentiment import load_sentiment_model
+
+    base = str(tiny_embedder_dir.parent / "raw")
+    logits = []
+    for name, offsets in (("plain", [0.0, 0.0, 0.0]), ("offset", [2.0, 0.0, -1.0])):
+        cfg = SentimentTrainConfig(base_model=base, max_steps=3, batch_size=8, logit_offsets=offsets)
+        report = train_sentiment(TRAIN, TRAIN[:6], tmp_path / name, cfg, progress=False)
+        model, tokenizer, labels = load_sentiment_model(tmp_path / name, "cpu")
+        with torch.inference_mode():
+            logits.append(model(**tokenizer([t for t, _ in TRAIN[:6]], padding=True, return_tensors="pt")).logits)
+        predicted = logits[-1].argmax(-1).tolist()
+        gold = [labels.index(label) for _, label in TRAIN[:6]]
+        assert sum(p == g for p, g in zip(predicted, gold, strict=True)) / 6 == report["eval"]["accuracy"]
+    assert torch.allclose(logits[1] - logits[0], torch.tensor([2.0, 0.0, -1.0]).expand(6, 3), atol=1e-5)
+
+
+def test_logit_offsets_need_one_number_per_label():
+    with pytest.raises(Exception, match=r"logit_offsets .*\[0\.5\]"):
+        SentimentTrainConfig(logit_offsets=[0.5])
