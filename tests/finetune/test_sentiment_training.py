@@ -18,6 +18,22 @@ TRAIN = [
 ] * 8
 
 
+def saved_logits(folder, texts):
+    """The logits of the model saved in `folder` on `texts`, loaded as serving loads it, and its labels."""
+    import torch
+
+    from chatbot.sentiment import load_sentiment_model
+
+    model, tokenizer, labels = load_sentiment_model(folder, "cpu")
+    with torch.inference_mode():
+        return model(**tokenizer(texts, padding=True, return_tensors="pt")).logits, labels
+
+
+def accuracy_of(logits, labels, pairs):
+    gold = [labels.index(label) for _, label in pairs]
+    return sum(p == g for p, g in zip(logits.argmax(-1).tolist(), gold, strict=True)) / len(gold)
+
+
 def test_training_changes_the_model_and_saves_a_small_loadable_adapter(tiny_embedder_dir, tmp_path):
     base = str(tiny_embedder_dir.parent / "raw")
     report = train_sentiment(
@@ -141,22 +157,15 @@ def test_sentiment_cli_prints_json_lines(tiny_classifier_dir, monkeypatch, tmp_p
 
 @pytest.mark.parametrize("pooling", ["mean", "cls"])
 def test_both_poolings_train_save_and_load_with_the_same_predictions(tiny_embedder_dir, tmp_path, pooling):
-    import torch
-
-    from chatbot.sentiment import load_sentiment_model
-
     base = str(tiny_embedder_dir.parent / "raw")
     cfg = SentimentTrainConfig(base_model=base, max_steps=3, batch_size=8, pooling=pooling)
     report = train_sentiment(TRAIN, TRAIN[:6], tmp_path / "out", cfg, progress=False)
     meta = json.loads((tmp_path / "out" / "labels.json").read_text())
     assert meta["pooling"] == pooling and ((tmp_path / "out" / "head.safetensors").exists() == (pooling == "mean"))
-    model, tokenizer, labels = load_sentiment_model(tmp_path / "out", "cpu")
     texts = [t for t, _ in TRAIN[:6]]
-    with torch.inference_mode():
-        predicted = model(**tokenizer(texts, padding=True, return_tensors="pt")).logits.argmax(-1).tolist()
-    gold = [labels.index(label) for _, label in TRAIN[:6]]
-    accuracy = sum(p == g for p, g in zip(predicted, gold, strict=True)) / len(gold)
-    assert accuracy == pytest.approx(report["eval"]["accuracy"])  # the saved model is the evaluated one
+    logits, labels = saved_logits(tmp_path / "out", texts)
+    predicted = logits.argmax(-1).tolist()
+    assert accuracy_of(logits, labels, TRAIN[:6]) == pytest.approx(report["eval"]["accuracy"])  # the evaluated model
     if find_spec("onnxruntime") is not None:  # and its ONNX export predicts what it predicts
         from chatbot.sentiment_onnx import OnnxSentimentClassifier
 
@@ -265,19 +274,12 @@ def test_rated_sentences_are_labelled_by_their_mean_rating(tmp_path):
 
 
 def test_a_full_fine_tune_is_saved_as_a_low_rank_adapter_that_predicts_what_was_evaluated(tiny_embedder_dir, tmp_path):
-    import torch
-
-    from chatbot.sentiment import load_sentiment_model
-
     base = str(tiny_embedder_dir.parent / "raw")
     cfg = SentimentTrainConfig(base_model=base, max_steps=3, batch_size=8, full_finetune=True, lora_r=4)
     report = train_sentiment(TRAIN, TRAIN[:6], tmp_path / "out", cfg, progress=False)
     assert json.loads((tmp_path / "out" / "adapter_config.json").read_text())["r"] == 4
-    model, tokenizer, labels = load_sentiment_model(tmp_path / "out", "cpu")
-    with torch.inference_mode():
-        predicted = model(**tokenizer([t for t, _ in TRAIN[:6]], padding=True, return_tensors="pt")).logits.argmax(-1)
-    gold = [labels.index(label) for _, label in TRAIN[:6]]
-    assert sum(p == g for p, g in zip(predicted.tolist(), gold, strict=True)) / 6 == report["eval"]["accuracy"]
+    logits, labels = saved_logits(tmp_path / "out", [t for t, _ in TRAIN[:6]])
+    assert accuracy_of(logits, labels, TRAIN[:6]) == report["eval"]["accuracy"]
 
 
 def test_the_low_rank_adapter_of_a_changed_model_is_that_model_at_full_rank(tiny_embedder_dir):
@@ -313,19 +315,14 @@ def test_the_low_rank_adapter_of_a_changed_model_is_that_model_at_full_rank(tiny
 def test_logit_offsets_move_the_saved_head_scores_by_exactly_that_much(tiny_embedder_dir, tmp_path):
     import torch
 
-    from chatbot.sentiment import load_sentiment_model
-
     base = str(tiny_embedder_dir.parent / "raw")
     logits = []
     for name, offsets in (("plain", [0.0, 0.0, 0.0]), ("offset", [2.0, 0.0, -1.0])):
         cfg = SentimentTrainConfig(base_model=base, max_steps=3, batch_size=8, logit_offsets=offsets)
         report = train_sentiment(TRAIN, TRAIN[:6], tmp_path / name, cfg, progress=False)
-        model, tokenizer, labels = load_sentiment_model(tmp_path / name, "cpu")
-        with torch.inference_mode():
-            logits.append(model(**tokenizer([t for t, _ in TRAIN[:6]], padding=True, return_tensors="pt")).logits)
-        predicted = logits[-1].argmax(-1).tolist()
-        gold = [labels.index(label) for _, label in TRAIN[:6]]
-        assert sum(p == g for p, g in zip(predicted, gold, strict=True)) / 6 == report["eval"]["accuracy"]
+        scores, labels = saved_logits(tmp_path / name, [t for t, _ in TRAIN[:6]])
+        assert accuracy_of(scores, labels, TRAIN[:6]) == report["eval"]["accuracy"]
+        logits.append(scores)
     assert torch.allclose(logits[1] - logits[0], torch.tensor([2.0, 0.0, -1.0]).expand(6, 3), atol=1e-5)
 
 
