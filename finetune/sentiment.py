@@ -89,7 +89,6 @@ class SentimentTrainConfig:
             "pad every batch to their length; use it when raising max_length for long texts"
         },
     )
-
     logit_offsets: list[float] = field(
         default_factory=lambda: [0.0, 0.0, 0.0],
         metadata={
