@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from chatbot.errors import ConfigError
 from chatbot.grounding import is_customer_heading, line_split, list_marker, points_forward
 from chatbot.types import Chunk, Passage, Turn
 from knowledge_base.chunking import continues_a_list, overlap_length, with_list_start
@@ -147,6 +148,14 @@ class HybridRetriever:
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         index = self.index.get()
+        if index.manifest.embedder != self.embedder.name:
+            # Vectors of two models live in different spaces: searched with the wrong one, the index returns
+            # passages that merely look plausible, or fails on a different dimension.
+            raise ConfigError(
+                f"the knowledge base in {self.index.index_dir} was indexed with embedder {index.manifest.embedder!r}, "
+                f"but the embedder in use is {self.embedder.name!r} (CHATBOT_EMBEDDER_MODEL): set it back, or "
+                "re-index with `chatbot kb ingest --rebuild FOLDER`"
+            )
         earlier = earlier_messages(history, self.history_turns)
         if not earlier:
             return self._search_text(index, question, k)

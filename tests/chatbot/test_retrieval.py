@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from chatbot.errors import ConfigError
 from chatbot.retrieval import (
     QUESTION_CONFIDENCE_WEIGHT,
     HybridRetriever,
@@ -12,6 +13,7 @@ from chatbot.retrieval import (
 )
 from chatbot.types import Turn
 from knowledge_base.ingest import ingest
+from tests.fakes import FakeEmbedder
 
 
 def test_rrf_rewards_agreement():
@@ -89,6 +91,12 @@ def test_with_history_confidence_blends_the_question_alone_and_in_context(built_
     blend = QUESTION_CONFIDENCE_WEIGHT * alone + (1 - QUESTION_CONFIDENCE_WEIGHT) * in_context
     assert passage.confidence == pytest.approx(max(blend, 0.0), abs=1e-6)
     assert passage.confidence < in_context  # the off-topic question borrows less from the conversation
+
+
+def test_an_index_built_with_another_embedder_is_refused_with_both_names(built_index, fake_embedder):
+    retriever = HybridRetriever(IndexHandle(built_index), FakeEmbedder(name="another-model"))
+    with pytest.raises(ConfigError, match=r"'fake-embedder'.*'another-model'.*--rebuild"):
+        retriever.retrieve("how long does express delivery take", [], k=3)
 
 
 def test_a_new_snapshot_is_picked_up_without_restart(built_index, fake_embedder, kb_dir):
