@@ -50,6 +50,7 @@ class Generator(Protocol):
 
         With `first_piece_by` (a `time.monotonic()` value), raise `FirstPieceLate` when no piece has come by then
         and drop the request, so a caller with a latency budget is not held up by a queue or a long prefill.
+        A model or server that fails raises `ModelLoadError` naming the cause.
         """
         ...
 
@@ -312,8 +313,8 @@ class TransformersGenerator:
                     raise ModelLoadError(f"answer model {self.name} produced nothing for 10 minutes") from err
                 if item is None:
                     return
-                if isinstance(item, BaseException):
-                    raise item
+                if isinstance(item, BaseException):  # e.g. torch's out-of-memory error, from the worker thread
+                    raise ModelLoadError(f"answer model {self.name} failed: {item!r}") from item
                 deadline = None
                 yield item
         finally:

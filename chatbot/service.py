@@ -12,7 +12,7 @@ import numpy as np
 
 from chatbot.bot_texts import BotTexts
 from chatbot.config import Settings
-from chatbot.errors import IndexNotBuiltError, InputError
+from chatbot.errors import ChatbotError, IndexNotBuiltError, InputError, ModelLoadError
 from chatbot.generation import DEFAULT_GENERATOR_NAME, FirstPieceLate, Generator
 from chatbot.grounding import (
     candidate_sentences,
@@ -242,7 +242,15 @@ class ChatService:
         if kind is not None:
             return self._finish(conversation_id, Answer(self._text(kind), Decision.SMALL_TALK, 0.0), started)
 
-        passages = self.retriever.retrieve(message, earlier_turns, settings.retrieve_k)
+        try:
+            passages = self.retriever.retrieve(message, earlier_turns, settings.retrieve_k)
+        except ChatbotError as err:
+            # No index yet, or one the settings cannot read: the customer is not left with an error page, and staff
+            # find the conversation in their queue. The message says what the operator must do.
+            logger.error("cannot search the knowledge base; the conversation goes to staff: %s", err)
+            answer = Answer(self._text("handoff"), Decision.HANDOFF_FAILED, confidence=0.0)
+            yield answer.text
+            return self._finish(conversation_id, answer, started)
         retrieved = time.perf_counter()
         shown = passages[: settings.prompt_passages]
         confidence = max((p.confidence for p in shown), default=0.0)
@@ -300,10 +308,14 @@ class ChatService:
         )
         if not self.settings.verify_answers:
             pieces = []
-            for piece in stream:
-                latency.setdefault("first_token", (time.perf_counter() - started) * 1000)
-                pieces.append(piece)
-                yield piece
+            try:
+                for piece in stream:
+                    latency.setdefault("first_token", (time.perf_counter() - started) * 1000)
+                    pieces.append(piece)
+                    yield piece
+            except ModelLoadError as err:  # the passages still answer; the customer's view is replaced by it
+                logger.error("the answer model failed; answering from the passages: %s", err)
+                return Answer(self._extract(message, passages), Decision.EXTRACTED, confidence, sources=passages)
             text, _ = clean_citations("".join(pieces), len(passages))
             if is_degenerate(text) or is_off_language(text, message):
                 logger.warning("unusable model output: %r", text[:200])
@@ -335,6 +347,8 @@ class ChatService:
                 latency.setdefault("first_token", (time.perf_counter() - started) * 1000)
                 said.append(_joined(said, pending, checked))
                 yield said[-1]
+        except ModelLoadError as err:  # what was said and checked stands; the passages answer otherwise
+            logger.error("the answer model failed; answering from the passages: %s", err)
         finally:
             stream.close()  # type: ignore[attr-defined]  # a generator: closing it stops the model early
         return self._fallback(message, passages, said, confidence)

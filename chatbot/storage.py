@@ -88,6 +88,7 @@ class QueueEntry:
 URGENCY = [
     "handoff_requested",
     "negative_sentiment",
+    "handoff_failed",
     "handoff_bad_output",
     "handoff_low_confidence",
     "held_for_review",

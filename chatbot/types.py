@@ -19,6 +19,7 @@ class Decision(str, Enum):
     HANDOFF_LOW_CONFIDENCE = "handoff_low_confidence"
     HANDOFF_REQUESTED = "handoff_requested"
     HANDOFF_BAD_OUTPUT = "handoff_bad_output"
+    HANDOFF_FAILED = "handoff_failed"  # the knowledge base could not be searched (no index, a wrong setting)
     WAITING_FOR_STAFF = "waiting_for_staff"
     HELD_FOR_REVIEW = "held_for_review"  # review mode: the answer is a draft until a person approves it
     SMALL_TALK = "small_talk"  # a greeting, thanks, goodbye... answered politely, not from the knowledge base

@@ -57,6 +57,7 @@ class FakeGenerator:
         self.replies: list[str] = []
         self.history: list[list[dict[str, str]]] = []
         self.pieces_sent = 0
+        self.fail_after: int | None = None  # raise `ModelLoadError` after this many pieces (a crashed server)
 
     def enqueue(self, *replies: str) -> None:
         self.replies.extend(replies)
@@ -67,11 +68,14 @@ class FakeGenerator:
     def stream(
         self, messages: list[dict[str, str]], *, max_new_tokens: int, first_piece_by: float | None = None
     ) -> Iterator[str]:
+        from chatbot.errors import ModelLoadError
         from chatbot.generation import FirstPieceLate
 
         self.history.append(messages)
         reply = self.replies.pop(0) if self.replies else "I do not know."
         for i, word in enumerate(reply.split(" ")[:max_new_tokens]):
+            if i == self.fail_after:
+                raise ModelLoadError("the fake answer server failed: connection reset")
             wait = self.delay + (self.first_delay if i == 0 else 0.0)
             if i == 0 and first_piece_by is not None and time.monotonic() + wait > first_piece_by:
                 time.sleep(max(0.0, first_piece_by - time.monotonic()))

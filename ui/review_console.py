@@ -26,6 +26,7 @@ REASONS = {
     "handoff_requested": "asked for a person",
     "negative_sentiment": "unhappy customer",
     "handoff_low_confidence": "bot unsure",
+    "handoff_failed": "bot failed (see the server log)",
     "handoff_bad_output": "bot output unusable",
     "held_for_review": "reply to approve",
     "staff": "taken over",

@@ -101,7 +101,7 @@ def test_concurrent_replies_are_decoded_together_and_each_reader_gets_its_own(ti
     assert max(calls) > 1
 
 
-def test_a_failing_model_reaches_the_reader_as_an_error(tiny_lm_dir, tmp_path):
+def test_a_failing_model_reaches_the_reader_as_a_model_error_naming_the_cause(tiny_lm_dir, tmp_path):
     generator = TransformersGenerator(str(tiny_lm_dir), models_dir=tmp_path, device="cpu")
     generator.warm_up()
 
@@ -109,8 +109,9 @@ def test_a_failing_model_reaches_the_reader_as_an_error(tiny_lm_dir, tmp_path):
         raise RuntimeError("CUDA out of memory")
 
     generator._model.generate = broken
-    with pytest.raises(RuntimeError, match="out of memory"):
+    with pytest.raises(ModelLoadError, match="out of memory") as raised:
         list(generator.stream(MESSAGES, max_new_tokens=3))
+    assert isinstance(raised.value.__cause__, RuntimeError)
 
 
 def test_prompt_lookup_gives_the_same_greedy_reply_as_one_token_at_a_time(tiny_lm_dir, tmp_path):

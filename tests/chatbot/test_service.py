@@ -406,6 +406,56 @@ def test_a_model_whose_first_piece_is_late_is_dropped_at_the_budget(make_service
     assert fake_generator.pieces_sent == 0
 
 
+def test_an_answer_model_failing_midway_gives_way_to_the_passages(make_service, fake_generator, caplog):
+    fake_generator.fail_after = 3  # before the first sentence ends: nothing checked was said
+    fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days.")
+    service = make_service(handoff_confidence=0.1)
+    answer = service.ask("How long do refunds take?")
+    assert answer.decision is Decision.EXTRACTED and not answer.handed_off
+    quoted = answer.text.rsplit(" [", 1)[0]
+    assert any(quoted in p.chunk.text for p in answer.sources)
+    assert "connection reset" in caplog.text
+
+
+def test_what_a_failing_model_said_and_a_passage_supports_stands(make_service, fake_generator):
+    fake_generator.fail_after = 11  # after its first sentence
+    fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days. Store credit is instant.")
+    answer = make_service(handoff_confidence=0.1).ask("How long do refunds take?")
+    assert answer.decision is Decision.GENERATED
+    assert answer.text == "Refunds reach credit cards within 5 to 10 business days [1]."
+
+
+def test_an_unverified_answer_model_failing_midway_gives_way_to_the_passages(make_service, fake_generator):
+    fake_generator.fail_after = 4
+    fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days.")
+    service = make_service(handoff_confidence=0.1, verify_answers=False)
+    stream = service.reply(None, "How long do refunds take?")
+    assert "".join(stream).startswith("Refunds reach credit cards")  # streamed before the failure ...
+    assert stream.answer.decision is Decision.EXTRACTED  # ... the final answer (what a page shows) is the passages'
+    quoted = stream.answer.text.rsplit(" [", 1)[0]
+    assert any(quoted in p.chunk.text for p in stream.answer.sources)
+
+
+def test_a_knowledge_base_that_cannot_be_searched_hands_the_conversation_to_staff(
+    settings, fake_embedder, fake_generator, fake_sentiment, tmp_path, caplog
+):
+    from chatbot.retrieval import HybridRetriever, IndexHandle
+    from chatbot.service import ChatService
+    from chatbot.storage import SqlStore
+
+    retriever = HybridRetriever(IndexHandle(tmp_path / "never-ingested"), fake_embedder)
+    store = SqlStore(settings.database_url)
+    service = ChatService(retriever, fake_generator, fake_embedder, store, settings, sentiment=fake_sentiment)
+    stream = service.reply(None, "How long do refunds take?")
+    assert "".join(stream) == DEFAULT_TEXTS["handoff"]  # the customer is told, not shown an error
+    assert stream.answer.decision is Decision.HANDOFF_FAILED and stream.answer.handed_off
+    cid = stream.conversation_id
+    assert service.store.status(cid) == "needs_human"
+    assert [m.role for m in service.store.messages(cid)] == ["user", "assistant"]
+    assert "chatbot kb ingest" in caplog.text  # the operator's log says what to do
+    assert fake_generator.history == []
+
+
 def test_the_handoff_threshold_follows_what_off_topic_requests_reach_on_the_knowledge_base(settings):
     from dataclasses import replace
 

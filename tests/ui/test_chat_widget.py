@@ -54,6 +54,15 @@ def test_respond_streams_then_shows_sources(chat_service, fake_generator):
     assert [m.role for m in chat_service.store.messages(conversation_id)] == ["user", "assistant"]
 
 
+def test_without_a_knowledge_base_the_customer_is_told_a_person_will_answer(chat_service, fake_embedder, tmp_path):
+    from chatbot.retrieval import HybridRetriever, IndexHandle
+
+    chat_service.retriever = HybridRetriever(IndexHandle(tmp_path / "never-ingested"), fake_embedder)
+    messages, conversation_id, box, _ = list(respond(chat_service, "How long do refunds take?", [], "", 0))[-1]
+    assert messages[-1] == {"role": "assistant", "content": as_markdown(DEFAULT_TEXTS["handoff"])}
+    assert box == "" and chat_service.store.status(conversation_id) == "needs_human"
+
+
 def test_second_message_continues_the_same_conversation(chat_service):
     messages, cid, _, seen = list(respond(chat_service, "How long do refunds take?", [], "", 0))[-1]
     messages, cid2, _, _ = list(respond(chat_service, "And express delivery?", messages, cid, seen))[-1]
