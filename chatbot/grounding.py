@@ -206,7 +206,8 @@ def cite(sentence: str, number: int) -> str:
 
 
 _EMPHASIS = re.compile(r"\*\*|__|`")
-MIN_ANSWER_WORDS = 6  # shorter sentences are mostly cross-references ("See Returns.") or fragments
+MIN_ANSWER_WORDS = 6  # shorter sentences are mostly cross-references ("See Returns.") or fragments ...
+MIN_STATEMENT_WORDS = 3  # ... but from 3 words on one can answer outright, when it is the most like the question
 # A sentence of the answer's passage at least this share as like the question as the best one joins the answer.
 SAME_TOPIC = 0.75
 MAX_HEADING_WORDS = 30  # a longer line that ends in a question is a paragraph, not a heading
@@ -224,6 +225,7 @@ class Candidate(NamedTuple):
     continues: bool = False  # a later sentence of the same list item
     heading: bool = False  # part of a heading in the customer's voice (see `is_customer_heading`)
     code: bool = False  # a fenced code block, whole: its text keeps the fences and every line as written
+    short: bool = False  # under MIN_ANSWER_WORDS words: answers only as the statement most like the question
 
 
 def plain_sentence(sentence: str) -> str:
@@ -309,6 +311,8 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
 
     Sentences under `MIN_ANSWER_WORDS` words are left out (unless nothing else is left), except list items and
     the sentences that introduce a list ("Before you do:"): a list is answered whole (see `extractive_answer`).
+    A statement of `MIN_STATEMENT_WORDS` or more is kept but marked `short`: it answers only when it is the one most
+    like the question ("We never sell your data."; `extractive_answer`).
     So are cross-references to an article that another of the passages comes from ('See "Promo codes".'): that
     passage answers in its own words (`refers_to`). A cross-reference to an article not among them stays: it
     tells the customer where to read on.
@@ -344,13 +348,16 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
         after = places.get((c.passage, c.position + 1))
         return announces(c.text) and after is not None and bool(after.marker or after.code)
 
+    def short(c: Candidate) -> bool:
+        return len(c.text.split()) < MIN_ANSWER_WORDS and not (c.marker or c.code or introduces_a_list(c))
+
     kept = [
-        c
+        c._replace(short=short(c))
         for c in every
-        if (len(c.text.split()) >= MIN_ANSWER_WORDS or c.marker or c.code or introduces_a_list(c))
+        if (not short(c) or (len(c.text.split()) >= MIN_STATEMENT_WORDS and not c.heading))
         and not any(refers_to(c.text, p) for j, p in enumerate(passages) if j != c.passage)
     ]
-    return kept or every
+    return kept if any(not c.short for c in kept) else every
 
 
 _QUANTITY_QUESTION = re.compile(
@@ -423,8 +430,16 @@ def extractive_answer(
     """
     if not candidates:
         return ""
-    passage_scores = np.array([passage_confidences[c.passage] for c in candidates], dtype=np.float32)
     similarities = np.asarray(similarities, dtype=np.float32)
+    # A short statement answers when no other statement is as like the question ("Do you sell my data?" -> "We never
+    # sell your data."); otherwise it is left out, as a fragment or an aside. Token F1 (benchmarks/RESULTS.md,
+    # twenty-sixth session): doc2dial 35.69 -> 36.12, Debian FAQ 57.67 -> 57.87, Bitext unchanged; admitting short
+    # statements anywhere in the answer lost (doc2dial 35.45, Debian FAQ 55.19).
+    statements = [k for k, c in enumerate(candidates) if not c.heading]
+    best_statement = max(statements, key=lambda k: similarities[k], default=None)
+    keep = [k for k, c in enumerate(candidates) if not c.short or k == best_statement]
+    candidates, similarities = [candidates[k] for k in keep], similarities[keep]
+    passage_scores = np.array([passage_confidences[c.passage] for c in candidates], dtype=np.float32)
     if wants_quantity:
         has_number = np.array([bool(re.search(r"\d", c.text)) for c in candidates])
         similarities = similarities + quantity_bonus * has_number

@@ -248,6 +248,23 @@ def test_extractive_answer_takes_the_best_sentence_and_cites_its_passage():
     )
 
 
+def test_a_short_statement_answers_only_when_it_is_the_most_like_the_question():
+    privacy = passage(
+        "We use your data to process orders and deliver your parcels. "
+        "We share delivery details with carriers only. We never sell your data. See Cookies."
+    )
+    candidates = candidate_sentences([privacy])
+    assert [(c.text, c.short) for c in candidates][2:] == [("We never sell your data.", True)]  # "See Cookies." is out
+    # "Do you sell my data?"
+    assert extractive_answer(candidates, np.array([0.63, 0.32, 0.68]), [0.6]) == (
+        "We use your data to process orders and deliver your parcels. We never sell your data [1]."
+    )
+    # "What do you use my data for?": alone, as like the question as its neighbours, it is an aside.
+    assert extractive_answer(candidates, np.array([0.7, 0.3, 0.6]), [0.6]) == (
+        "We use your data to process orders and deliver your parcels. We share delivery details with carriers only [1]."
+    )
+
+
 def test_extractive_answer_continues_with_relevant_following_sentence():
     candidates = candidate_sentences([REFUNDS])
     answer = extractive_answer(candidates, np.array([0.8, 0.7]), [0.6])
