@@ -211,6 +211,7 @@ MIN_STATEMENT_WORDS = 3  # ... but from 3 words on one can answer outright, when
 # A sentence of the answer's passage at least this share as like the question as the best one joins the answer.
 SAME_TOPIC = 0.75
 MAX_HEADING_WORDS = 30  # a longer line that ends in a question is a paragraph, not a heading
+MAX_TITLE_WORDS = 12  # a longer line without closing punctuation is a cut sentence or a table row, not a title
 MAX_LIST_WORDS = 160  # a list (steps, options) comes whole when the answer, list included, stays this short
 # (Bitext: 110 cut 12 of 300 answers' lists, token F1 60.60; 160 cut none, 60.80)
 
@@ -225,6 +226,7 @@ class Candidate(NamedTuple):
     continues: bool = False  # a later sentence of the same list item
     heading: bool = False  # part of a heading in the customer's voice (see `is_customer_heading`)
     code: bool = False  # a fenced code block, whole: its text keeps the fences and every line as written
+    title: bool = False  # a section's title written as a line of the text (see `candidate_sentences`); a heading too
     short: bool = False  # under MIN_ANSWER_WORDS words: answers only as the statement most like the question
 
 
@@ -312,18 +314,20 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
     Sentences under `MIN_ANSWER_WORDS` words are left out (unless nothing else is left), except list items and
     the sentences that introduce a list ("Before you do:"): a list is answered whole (see `extractive_answer`).
     A statement of `MIN_STATEMENT_WORDS` or more is kept but marked `short`: it answers only when it is the one most
-    like the question ("We never sell your data."; `extractive_answer`).
+    like the question ("We never sell your data."; `extractive_answer`). A section's title written as a line of the
+    text (`is_title`: plain text, PDF, pages without heading markup) is a heading of any length: it names the topic,
+    and what follows it answers.
     So are cross-references to an article that another of the passages comes from ('See "Promo codes".'): that
     passage answers in its own words (`refers_to`). A cross-reference to an article not among them stays: it
     tells the customer where to read on.
     """
     every: list[Candidate] = []
     for i, passage in enumerate(passages):
-        # (text, list marker, continues an item, heading, code)
-        sentences: list[tuple[str, str, bool, bool, bool]] = []
+        # (text, list marker, continues an item, heading, code, title)
+        sentences: list[tuple[str, str, bool, bool, bool, bool]] = []
         for part, code in text_and_code(passage_body(passage)):
             if code:
-                sentences.append((part, "", False, False, True))
+                sentences.append((part, "", False, False, True, False))
                 continue
             lines = line_sentences(part)
             for number, line in enumerate(lines):
@@ -339,8 +343,16 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
                     and words <= MAX_HEADING_WORDS
                     and is_customer_heading(plain[-1])
                 )
+                title = (
+                    len(plain) == 1
+                    and number < len(lines) - 1
+                    and not marker
+                    and words <= MAX_TITLE_WORDS
+                    and is_title(plain[0], lines[number + 1])
+                )
                 for n, text in enumerate(plain):
-                    sentences.append((text, marker, n > 0 and bool(marker), asks or is_customer_heading(text), False))
+                    heading = asks or title or is_customer_heading(text)
+                    sentences.append((text, marker, n > 0 and bool(marker), heading, False, title))
         every.extend(Candidate(i, j, *sentence) for j, sentence in enumerate(sentences) if sentence[0])
     places = {(c.passage, c.position): c for c in every}
 
@@ -349,7 +361,7 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
         return announces(c.text) and after is not None and bool(after.marker or after.code)
 
     def short(c: Candidate) -> bool:
-        return len(c.text.split()) < MIN_ANSWER_WORDS and not (c.marker or c.code or introduces_a_list(c))
+        return len(c.text.split()) < MIN_ANSWER_WORDS and not (c.marker or c.code or c.title or introduces_a_list(c))
 
     kept = [
         c._replace(short=short(c))
@@ -384,6 +396,18 @@ def is_customer_heading(sentence: str) -> bool:
     if _TO_THE_READER.search(sentence):
         return False
     return sentence.rstrip().endswith("?") or bool(re.match(r"I\b", sentence))
+
+
+def is_title(line: str, next_line: list[str]) -> bool:
+    """True for a line that titles what follows it ("VA's official podcast" over "Borne the Battle spotlights ..."):
+    no closing punctuation, not in the customer's voice (`is_customer_heading`), and followed by prose or a list
+    (`next_line`'s sentences), not by another such line, as the lines of a list without markers or a table are.
+
+    doc2dial's pages, text extracted from PDFs and pages without heading markup keep their section titles as lines.
+    """
+    if not line[-1:].isalnum() or is_customer_heading(line):
+        return False
+    return bool(list_marker(next_line[0])) or next_line[-1].rstrip()[-1:] in (".", "!", "?", ":")
 
 
 # "This", "they", "however", "also" ... at a sentence's start point back to the sentence before. "It" does too,

@@ -265,6 +265,30 @@ def test_a_short_statement_answers_only_when_it_is_the_most_like_the_question():
     )
 
 
+def test_a_title_line_names_the_topic_and_what_follows_it_answers():
+    page = passage(
+        "VA's official podcast\n"
+        "Borne the Battle spotlights inspiring Veteran stories and VA benefits.\n"
+        "Offices\n"
+        "Find a VA office near you with the facility locator."
+    )
+    candidates = candidate_sentences([page])
+    assert [(c.text[:6], c.heading) for c in candidates] == [
+        ("VA's o", True),
+        ("Borne ", False),
+        ("Office", True),
+        ("Find a", False),
+    ]
+    # "Does the VA have an official podcast?"
+    answer = extractive_answer(candidates, np.array([0.9, 0.6, 0.2, 0.1]), [0.8])
+    assert answer == "Borne the Battle spotlights inspiring Veteran stories and VA benefits [1]."
+
+
+def test_the_lines_of_a_list_without_markers_are_no_titles():
+    hours = passage("Our stores are open at these times:\nMonday to Friday 9 am to 6 pm\nSaturday 10 am to 4 pm")
+    assert not any(c.heading for c in candidate_sentences([hours]))
+
+
 def test_extractive_answer_continues_with_relevant_following_sentence():
     candidates = candidate_sentences([REFUNDS])
     answer = extractive_answer(candidates, np.array([0.8, 0.7]), [0.6])
