@@ -224,9 +224,9 @@ class Candidate(NamedTuple):
     text: str  # as a customer should read it (see `plain_sentence`)
     marker: str = ""  # "-" or "1." when it belongs to a list item
     continues: bool = False  # a later sentence of the same list item
-    heading: bool = False  # part of a heading in the customer's voice (see `is_customer_heading`)
+    heading: bool = False  # part of a heading in the customer's voice (see `is_customer_heading`), or a title
     code: bool = False  # a fenced code block, whole: its text keeps the fences and every line as written
-    title: bool = False  # a section's title written as a line of the text (see `candidate_sentences`); a heading too
+    title: bool = False  # a section's title written as a line of the text (see `is_title`)
     short: bool = False  # under MIN_ANSWER_WORDS words: answers only as the statement most like the question
 
 
@@ -363,10 +363,11 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
     def short(c: Candidate) -> bool:
         return len(c.text.split()) < MIN_ANSWER_WORDS and not (c.marker or c.code or c.title or introduces_a_list(c))
 
+    marked = [c._replace(short=short(c)) for c in every]
     kept = [
-        c._replace(short=short(c))
-        for c in every
-        if (not short(c) or (len(c.text.split()) >= MIN_STATEMENT_WORDS and not c.heading))
+        c
+        for c in marked
+        if (not c.short or (len(c.text.split()) >= MIN_STATEMENT_WORDS and not c.heading))
         and not any(refers_to(c.text, p) for j, p in enumerate(passages) if j != c.passage)
     ]
     return kept if any(not c.short for c in kept) else every

@@ -315,7 +315,7 @@ class ChatService:
                     yield piece
             except ModelLoadError as err:  # the passages still answer; the customer's view is replaced by it
                 logger.error("the answer model failed; answering from the passages: %s", err)
-                return Answer(self._extract(message, passages), Decision.EXTRACTED, confidence, sources=passages)
+                return self._fallback(message, passages, [], confidence)
             text, _ = clean_citations("".join(pieces), len(passages))
             if is_degenerate(text) or is_off_language(text, message):
                 logger.warning("unusable model output: %r", text[:200])
