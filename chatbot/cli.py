@@ -209,6 +209,8 @@ def ask(settings: Settings, question: str, as_json: bool, conversation: str | No
     from chatbot.service import create_service
 
     service = create_service(settings)
+    # A customer whose question cannot be searched is handed to staff; the operator asking here gets the reason.
+    service.retriever.check()
     stream = service.reply(conversation, question)
     if as_json:
         click.echo(json.dumps(stream.result().to_json(), ensure_ascii=False, indent=2))

@@ -143,10 +143,12 @@ class HybridRetriever:
         """Up to `limit` questions of the knowledge base's FAQ entries, in the order they were ingested."""
         return self.index.get().faq_questions[:limit]
 
-    def retrieve(self, question: str, history: list[Turn], k: int) -> list[Passage]:
-        """The `k` best passages for `question` in the context of `history` (oldest turn first)."""
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
+    def check(self) -> None:
+        """Raise the error a search would raise now: `IndexNotBuiltError` (no knowledge base yet) or `ConfigError`
+        (indexed with another embedder)."""
+        self._searchable()
+
+    def _searchable(self) -> KnowledgeIndex:
         index = self.index.get()
         if index.manifest.embedder != self.embedder.name:
             # Vectors of two models live in different spaces: searched with the wrong one, the index returns
@@ -156,6 +158,13 @@ class HybridRetriever:
                 f"but the embedder in use is {self.embedder.name!r} (CHATBOT_EMBEDDER_MODEL): set it back, or "
                 "re-index with `chatbot kb ingest --rebuild FOLDER`"
             )
+        return index
+
+    def retrieve(self, question: str, history: list[Turn], k: int) -> list[Passage]:
+        """The `k` best passages for `question` in the context of `history` (oldest turn first)."""
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        index = self._searchable()
         earlier = earlier_messages(history, self.history_turns)
         if not earlier:
             return self._search_text(index, question, k)

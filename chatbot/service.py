@@ -74,6 +74,10 @@ class Retriever(Protocol):
         """The highest confidence clearly off-topic requests reach on this knowledge base, if measured."""
         ...
 
+    def check(self) -> None:
+        """Raise the `ChatbotError` a search would raise now (no knowledge base yet, a setting it cannot work with)."""
+        ...
+
     def faq_questions(self, limit: int) -> list[str]:
         """Up to `limit` questions of the knowledge base's FAQ entries, in the order they were ingested."""
         ...

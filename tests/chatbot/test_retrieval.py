@@ -97,6 +97,9 @@ def test_an_index_built_with_another_embedder_is_refused_with_both_names(built_i
     retriever = HybridRetriever(IndexHandle(built_index), FakeEmbedder(name="another-model"))
     with pytest.raises(ConfigError, match=r"'fake-embedder'.*'another-model'.*--rebuild"):
         retriever.retrieve("how long does express delivery take", [], k=3)
+    with pytest.raises(ConfigError, match="another-model"):
+        retriever.check()  # what `chatbot ask` runs first, to tell the operator
+    HybridRetriever(IndexHandle(built_index), fake_embedder).check()  # the right one searches
 
 
 def test_a_new_snapshot_is_picked_up_without_restart(built_index, fake_embedder, kb_dir):
