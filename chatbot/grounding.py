@@ -313,10 +313,11 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
 
     Sentences under `MIN_ANSWER_WORDS` words are left out (unless nothing else is left), except list items and
     the sentences that introduce a list ("Before you do:"): a list is answered whole (see `extractive_answer`).
-    A statement of `MIN_STATEMENT_WORDS` or more is kept but marked `short`: it answers only when it is the one most
-    like the question ("We never sell your data."; `extractive_answer`). A section's title written as a line of the
-    text (`is_title`: plain text, PDF, pages without heading markup) is a heading of any length: it names the topic,
-    and what follows it answers.
+    A statement of `MIN_STATEMENT_WORDS` or more that ends as a sentence does is kept but marked `short`: it answers
+    only when it is the one most like the question ("We never sell your data."; `extractive_answer`). Without its
+    full stop it is a label ("Drivers from other Countries" in a run of section names, a table cell), no answer.
+    A section's title written as a line of the text (`is_title`: plain text, PDF, pages without heading markup) is
+    a heading of any length: it names the topic, and what follows it answers.
     So are cross-references to an article that another of the passages comes from ('See "Promo codes".'): that
     passage answers in its own words (`refers_to`). A cross-reference to an article not among them stays: it
     tells the customer where to read on.
@@ -367,7 +368,7 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
     kept = [
         c
         for c in marked
-        if (not c.short or (len(c.text.split()) >= MIN_STATEMENT_WORDS and not c.heading))
+        if (not c.short or (len(c.text.split()) >= MIN_STATEMENT_WORDS and not c.heading and ends_a_sentence(c.text)))
         and not any(refers_to(c.text, p) for j, p in enumerate(passages) if j != c.passage)
     ]
     return kept if any(not c.short for c in kept) else every
@@ -384,6 +385,14 @@ def expects_quantity(question: str) -> bool:
 
 
 _TO_THE_READER = re.compile(r"\b(?:you|your|yours|yourself)\b", re.I)
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"')\]»”’]*$")
+
+
+def ends_a_sentence(text: str) -> bool:
+    """True for text that ends in ".", "!" or "?", before any closing quotes or brackets ("(... 50 states.)")."""
+    return bool(_SENTENCE_END.search(text.rstrip()))
 
 
 def is_customer_heading(sentence: str) -> bool:

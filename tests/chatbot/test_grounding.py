@@ -265,6 +265,23 @@ def test_a_short_statement_answers_only_when_it_is_the_most_like_the_question():
     )
 
 
+def test_a_short_line_without_a_full_stop_is_a_label_not_an_answer():
+    # A section name over another title line is no title itself, and no statement: alone it answered "Yes".
+    page = passage(
+        "Drivers from other Countries\n"
+        "Only New York state residents need New York State driver licenses\n"
+        "You can drive in New York State with a valid driver license from another country."
+    )
+    candidates = candidate_sentences([page])
+    assert [(c.text, c.heading) for c in candidates] == [
+        ("Only New York state residents need New York State driver licenses", True),
+        ("You can drive in New York State with a valid driver license from another country.", False),
+    ]
+    assert extractive_answer(candidates, np.array([0.2, 0.1]), [0.5]) == (
+        "You can drive in New York State with a valid driver license from another country [1]."
+    )
+
+
 def test_a_title_line_names_the_topic_and_what_follows_it_answers():
     page = passage(
         "VA's official podcast\n"

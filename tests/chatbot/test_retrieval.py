@@ -7,6 +7,7 @@ from chatbot.retrieval import (
     HybridRetriever,
     IndexHandle,
     build_query,
+    names_nothing,
     points_back,
     query_vector,
     reciprocal_rank_fusion,
@@ -45,6 +46,23 @@ def test_a_question_that_points_back_is_told_from_one_that_stands_alone():
     assert not points_back("When does express delivery arrive?") and not points_back("Do you ship to Italy")
 
 
+@pytest.mark.parametrize(
+    ("message", "bare"),
+    [
+        ("Yes, I am.", True),
+        ("No, I haven\u2019t.", True),
+        ("of course", True),
+        ("Okay. What should I do?", True),
+        ("Yes, 2 years", False),  # a number is the customer's own
+        ("yes I would so I don't overpay", False),
+        ("Do you ship to Italy", False),
+    ],
+)
+def test_a_message_that_names_nothing_of_its_own_points_back(message, bare):
+    assert names_nothing(message) is bare
+    assert points_back(message) is bare
+
+
 def test_query_puts_the_question_first_then_recent_customer_turns():
     history = [Turn("user", "I returned a lamp"), Turn("assistant", "Got it"), Turn("user", "It was broken")]
     assert build_query("how long?", history, turns=1) == "how long?\nIt was broken"
@@ -63,6 +81,18 @@ def test_follow_up_uses_the_conversation(built_index, fake_embedder):
     retriever = HybridRetriever(IndexHandle(built_index), fake_embedder)
     history = [Turn("user", "I want my refund on my credit card")]
     assert retriever.retrieve("how long does that take", history, k=1)[0].chunk.source == "kb/refunds.md"
+
+
+def test_a_bare_reply_is_searched_and_judged_with_the_conversation(built_index, fake_embedder):
+    # "Yes, I am." alone looks like no passage; with what the customer said before it is as sure as that text.
+    retriever = HybridRetriever(IndexHandle(built_index), fake_embedder)
+    history = [Turn("user", "I want my refund on my credit card"), Turn("assistant", "Did you return the item?")]
+    (passage,) = retriever.retrieve("Yes, I did.", history, k=1)
+    assert passage.chunk.source == "kb/refunds.md"
+    index = IndexHandle(built_index).get()
+    (row,) = [i for i, c in enumerate(index.chunks) if c == passage.chunk]
+    in_context = fake_embedder.embed(["Yes, I did.\nI want my refund on my credit card"])[0] @ index.vectors[row]
+    assert passage.confidence == pytest.approx(max(float(in_context), 0.0), abs=1e-6)
 
 
 def test_a_new_question_after_another_topic_finds_its_own_passage(built_index, fake_embedder):
