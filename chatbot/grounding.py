@@ -174,6 +174,27 @@ def content_terms(text: str) -> tuple[set[str], set[str]]:
     return set(stems(words)), numbers
 
 
+# Words that answer or ask without naming anything: with stopwords only, a message says "yes" or "what now" about
+# what was said before ("Yes, I am.", "No, I haven't.", "Of course", "What should I do?").
+_REPLY_WORDS = frozenset(
+    """yes yeah yep yup nope sure right correct course ok okay exactly indeed certainly definitely absolutely
+    i'm i've i'd that's it's don't didn't doesn't haven't hasn't isn't aren't wasn't weren't can't won't""".split()
+)
+
+
+def names_nothing(message: str) -> bool:
+    """True for a message with no word or number of its own: only stopwords and words of a reply ("Yes, I am.",
+    "No, I haven't.", "What should I do?"). Its subject is the conversation."""
+    words, numbers = content_terms(message.replace("\u2019", "'"))
+    return not numbers and words <= set(stems(sorted(_REPLY_WORDS)))
+
+
+def said_in(sentence: str, text: str) -> bool:
+    """True when `text` (an earlier answer) holds `sentence` word for word, citations and punctuation aside."""
+    words = " ".join(_WORD.findall(sentence.lower()))
+    return bool(words) and f" {words} " in f" {' '.join(_WORD.findall(_CITATION.sub(' ', text).lower()))} "
+
+
 def supporting_passage(sentence: str, passages: list[Passage]) -> int | None:
     """Index of the first passage that supports `sentence`, or None when no passage does.
 

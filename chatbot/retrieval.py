@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from chatbot.errors import ConfigError
-from chatbot.grounding import content_terms, is_customer_heading, line_split, list_marker, points_forward, stems
+from chatbot.grounding import is_customer_heading, line_split, list_marker, names_nothing, points_forward
 from chatbot.types import Chunk, Passage, Turn
 from knowledge_base.chunking import continues_a_list, overlap_length, with_list_start
 from knowledge_base.embedder import Embedder
@@ -42,21 +42,6 @@ def earlier_messages(history: list[Turn], turns: int) -> list[str]:
 
 
 _POINTING_BACK = re.compile(r"\b(?:it|its|that|this|these|those|they|them|their)\b", re.I)
-
-
-# Words that answer or ask without naming anything: with stopwords only, a message says "yes" or "what now" about
-# what was said before ("Yes, I am.", "No, I haven't.", "Of course", "What should I do?").
-_REPLY_WORDS = frozenset(
-    """yes yeah yep yup nope sure right correct course ok okay exactly indeed certainly definitely absolutely
-    i'm i've i'd that's it's don't didn't doesn't haven't hasn't isn't aren't wasn't weren't can't won't""".split()
-)
-
-
-def names_nothing(message: str) -> bool:
-    """True for a message with no word or number of its own: only stopwords and words of a reply ("Yes, I am.",
-    "No, I haven't.", "What should I do?"). Its subject is the conversation."""
-    words, numbers = content_terms(message.replace("\u2019", "'"))
-    return not numbers and words <= set(stems(sorted(_REPLY_WORDS)))
 
 
 def points_back(question: str) -> bool:

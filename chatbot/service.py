@@ -23,8 +23,10 @@ from chatbot.grounding import (
     extractive_answer,
     list_marker,
     list_runs,
+    names_nothing,
     passage_body,
     quoting_passage,
+    said_in,
     streamed_units,
     supporting_passage,
     text_and_code,
@@ -257,11 +259,15 @@ class ChatService:
             return self._finish(conversation_id, answer, started)
         retrieved = time.perf_counter()
         shown = passages[: settings.prompt_passages]
+        # A reply that names nothing ("No, I haven't.") goes on from the answers before it: what they said is left
+        # out of this one, or the customer reads the same answer again.
+        answered = [t.content for t in history if t.role in ("assistant", "staff")]
+        said = "\n".join(answered) if names_nothing(message) else ""
         confidence = max((p.confidence for p in shown), default=0.0)
         latency = {"retrieval": (retrieved - started) * 1000}
         if confidence < handoff_threshold(settings, self.retriever.offtopic_ceiling()):
             # Staff get the passages' best sentences as a suggestion to start from.
-            suggestion = Answer(self._extract(message, shown), Decision.EXTRACTED, confidence, sources=shown)
+            suggestion = Answer(self._extract(message, shown, said), Decision.EXTRACTED, confidence, sources=shown)
             self.store.add_draft(conversation_id, suggestion)
             answer = Answer(self._text("handoff"), Decision.HANDOFF_LOW_CONFIDENCE, confidence, sources=shown)
             answer.latency_ms = latency
@@ -275,7 +281,7 @@ class ChatService:
             generation = self._generate(message, shown, history, confidence, latency, started)
             answer = _drain(generation) if review else (yield from generation)
         else:
-            answer = Answer(self._extract(message, shown), Decision.EXTRACTED, confidence, sources=shown)
+            answer = Answer(self._extract(message, shown, said), Decision.EXTRACTED, confidence, sources=shown)
         if review:  # the answer is a draft for staff; the customer is told a person will reply
             latency.pop("first_token", None)
             self.store.add_draft(conversation_id, answer)
@@ -412,8 +418,11 @@ class ChatService:
             answer if float(question @ entry_question) >= self.settings.faq_same_question else without_yes_no(answer)
         )
 
-    def _extract(self, message: str, passages: list[Passage]) -> str:
+    def _extract(self, message: str, passages: list[Passage], said: str = "") -> str:
+        """The passages' own sentences that answer `message` best, leaving out those of `said` (an earlier answer)
+        while others are left."""
         candidates = candidate_sentences(passages)
+        candidates = [c for c in candidates if not said_in(c.text, said)] or candidates
         if not candidates:
             return self._text("handoff")
         # A list's items say little alone ("Gift cards."): its heading and introduction say what it is a list of.

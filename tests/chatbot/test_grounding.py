@@ -13,6 +13,7 @@ from chatbot.grounding import (
     quoting_passage,
     referenced_names,
     refers_to,
+    said_in,
     split_sentences,
     streamed_units,
     supporting_passage,
@@ -263,6 +264,15 @@ def test_a_short_statement_answers_only_when_it_is_the_most_like_the_question():
     assert extractive_answer(candidates, np.array([0.7, 0.3, 0.6]), [0.6]) == (
         "We use your data to process orders and deliver your parcels. We share delivery details with carriers only [1]."
     )
+
+
+def test_said_in_finds_a_sentence_word_for_word_in_an_earlier_answer():
+    earlier = "First check the packing slip. If it has not turned up within 2 days, contact us [1]."
+    assert said_in("If it has not turned up within 2 days, contact us.", earlier)
+    assert said_in("First check the packing slip", earlier)
+    assert not said_in("Contact us within 14 days.", earlier)
+    assert not said_in("us", "Contact bus drivers.")  # whole words only
+    assert not said_in("...", earlier)
 
 
 def test_a_short_line_without_a_full_stop_is_a_label_not_an_answer():

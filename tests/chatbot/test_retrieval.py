@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 
 from chatbot.errors import ConfigError
+from chatbot.grounding import names_nothing
 from chatbot.retrieval import (
     QUESTION_CONFIDENCE_WEIGHT,
     HybridRetriever,
     IndexHandle,
     build_query,
-    names_nothing,
     points_back,
     query_vector,
     reciprocal_rank_fusion,

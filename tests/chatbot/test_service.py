@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from chatbot.bot_texts import DEFAULT_TEXTS
@@ -187,6 +189,42 @@ def test_faq_match_gets_the_curated_answer(make_service, fake_generator):
 def test_extractive_mode_does_not_call_the_model(make_service, fake_generator):
     answer = make_service(handoff_confidence=0.1, answer_mode="extractive").ask("How long do refunds take?")
     assert answer.decision is Decision.EXTRACTED and fake_generator.history == []
+
+
+def test_a_reply_that_names_nothing_goes_on_instead_of_repeating_the_answer(
+    tmp_path, settings, fake_embedder, fake_generator, fake_sentiment
+):
+    from dataclasses import replace
+
+    from chatbot.retrieval import HybridRetriever, IndexHandle
+    from chatbot.service import ChatService
+    from chatbot.storage import SqlStore
+    from knowledge_base.ingest import ingest
+
+    kb = tmp_path / "one-article"
+    kb.mkdir()
+    (kb / "parcels.md").write_text(
+        "# Missing parcels\n\n"
+        "Your order may have been sent in several parcels, so first check the packing slip and your shipping e-mails. "
+        "If the parcel has not turned up within 2 business days, contact us with your order number. "
+        "We then open an investigation with the carrier, which takes up to 5 business days. "
+        "We resend the order or refund it in full once the investigation is complete.\n"
+    )
+    settings = replace(settings, handoff_confidence=0.0, answer_mode="extractive")
+    ingest([kb], embedder=fake_embedder, index_dir=settings.index_dir, progress=False)
+    retriever = HybridRetriever(IndexHandle(settings.index_dir), fake_embedder)
+    store = SqlStore(settings.database_url)
+    service = ChatService(retriever, fake_generator, fake_embedder, store, settings, sentiment=fake_sentiment)
+
+    def sentences(text: str) -> set[str]:
+        return {s.strip(" .") for s in re.split(r"(?<=[.!?])\s+", re.sub(r"\s*\[\d+\]", "", text))}
+
+    first = service.ask("My parcel has not arrived", None)
+    again = service.ask("Yes", first.conversation_id)  # alone, "Yes" looks most like the same two sentences
+    assert again.decision is Decision.EXTRACTED
+    assert sentences(again.text) and not sentences(first.text) & sentences(again.text)
+    # A message with words of its own is answered as it asks, said before or not.
+    assert service.ask("My parcel has not arrived", first.conversation_id).text == first.text
 
 
 def test_auto_mode_answers_from_the_passages_with_the_built_in_model_and_never_loads_it(make_service, fake_generator):
