@@ -182,11 +182,16 @@ _REPLY_WORDS = frozenset(
 )
 
 
+@lru_cache(maxsize=1)
+def _reply_stems() -> frozenset[str]:
+    return frozenset(stems(sorted(_REPLY_WORDS)))
+
+
 def names_nothing(message: str) -> bool:
     """True for a message with no word or number of its own: only stopwords and words of a reply ("Yes, I am.",
     "No, I haven't.", "What should I do?"). Its subject is the conversation."""
     words, numbers = content_terms(message.replace("\u2019", "'"))
-    return not numbers and words <= set(stems(sorted(_REPLY_WORDS)))
+    return not numbers and words <= _reply_stems()
 
 
 def said_in(sentence: str, text: str) -> bool:

@@ -422,7 +422,8 @@ class ChatService:
         """The passages' own sentences that answer `message` best, leaving out those of `said` (an earlier answer)
         while others are left."""
         candidates = candidate_sentences(passages)
-        candidates = [c for c in candidates if not said_in(c.text, said)] or candidates
+        if said:
+            candidates = [c for c in candidates if not said_in(c.text, said)] or candidates
         if not candidates:
             return self._text("handoff")
         # A list's items say little alone ("Gift cards."): its heading and introduction say what it is a list of.
