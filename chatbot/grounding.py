@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from chatbot.types import Passage, cited_numbers
-from knowledge_base.chunking import closes, code_blocks, fence_of, starts_sentence
+from knowledge_base.chunking import closes, code_blocks, ends_sentence, fence_of, starts_sentence
 
 # Where a sentence may end: after ".", "!" or "?" and any closing quote or bracket; it ends when the next word
 # can begin one (`starts_sentence`: "Über" and "¿Cómo" too, not "e.g. the").
@@ -394,7 +394,10 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
     kept = [
         c
         for c in marked
-        if (not c.short or (len(c.text.split()) >= MIN_STATEMENT_WORDS and not c.heading and ends_a_sentence(c.text)))
+        if (
+            not c.short
+            or (len(c.text.split()) >= MIN_STATEMENT_WORDS and not c.heading and ends_sentence(c.text.rstrip()))
+        )
         and not any(refers_to(c.text, p) for j, p in enumerate(passages) if j != c.passage)
     ]
     return kept if any(not c.short for c in kept) else every
@@ -411,14 +414,6 @@ def expects_quantity(question: str) -> bool:
 
 
 _TO_THE_READER = re.compile(r"\b(?:you|your|yours|yourself)\b", re.I)
-
-
-_SENTENCE_END = re.compile(r"[.!?][\"')\]»”’]*$")
-
-
-def ends_a_sentence(text: str) -> bool:
-    """True for text that ends in ".", "!" or "?", before any closing quotes or brackets ("(... 50 states.)")."""
-    return bool(_SENTENCE_END.search(text.rstrip()))
 
 
 def is_customer_heading(sentence: str) -> bool:

@@ -261,8 +261,9 @@ class ChatService:
         shown = passages[: settings.prompt_passages]
         # A reply that names nothing ("No, I haven't.") goes on from the answers before it: what they said is left
         # out of this one, or the customer reads the same answer again.
-        answered = [t.content for t in history if t.role in ("assistant", "staff")]
-        said = "\n".join(answered) if names_nothing(message) else ""
+        said = ""
+        if names_nothing(message):
+            said = "\n".join(t.content for t in history if t.role in ("assistant", "staff"))
         confidence = max((p.confidence for p in shown), default=0.0)
         latency = {"retrieval": (retrieved - started) * 1000}
         if confidence < handoff_threshold(settings, self.retriever.offtopic_ceiling()):

@@ -175,6 +175,11 @@ def window_words(words: list[str], size: int, overlap: int) -> list[list[str]]:
 _ENDS_SENTENCE = re.compile(r"[.!?][\"')\]»”’]*$")
 
 
+def ends_sentence(text: str) -> bool:
+    """True for text that ends in ".", "!" or "?", before any closing quotes or brackets ("(... 50 states.)")."""
+    return bool(_ENDS_SENTENCE.search(text))
+
+
 def starts_sentence(word: str) -> bool:
     """True for a word that can begin a sentence: a capital ("Über" too) or a digit, after an opening quote."""
     first = word.lstrip("\"'([«“‘¿¡")[:1]
@@ -210,7 +215,7 @@ def sentence_units(words: list[str]) -> list[list[str]]:
         for i, word in enumerate(line):
             unit.append(word)
             following = line[i + 1] if i + 1 < len(line) else ""
-            ends = len(unit) > 1 and _ENDS_SENTENCE.search(word) and starts_sentence(following)
+            ends = len(unit) > 1 and ends_sentence(word) and starts_sentence(following)
             if word.endswith("\n") or ends:
                 units.append(unit)
                 unit = []
