@@ -236,6 +236,14 @@ MIN_ANSWER_WORDS = 6  # shorter sentences are mostly cross-references ("See Retu
 MIN_STATEMENT_WORDS = 3  # ... but from 3 words on one can answer outright, when it is the most like the question
 # A sentence of the answer's passage at least this share as like the question as the best one joins the answer.
 SAME_TOPIC = 0.75
+# What a sentence's share of the question's own words (`question_coverage`, read with its section's name) adds to its
+# score. MiniLM's cosine of a sentence with a question is noisy: for "can I schedule another road test?" it preferred
+# "Use the DMV Road test system to schedule, confirm, cancel or reschedule a road test" to "You can schedule another
+# road test, but you must pay additional fees if ...". Only the choice of the answering sentence uses it;
+# which of the passage's other sentences come too stays a matter of cosine. Token F1 (benchmarks/RESULTS.md,
+# twenty-ninth session), 0.3 against none: doc2dial +0.8, Bitext +0.9, Debian FAQ +0.9 (even from 0.2 to 0.7);
+# counting the sentence's words alone, doc2dial gained 1.4 but Bitext lost 1.8.
+COVERAGE_WEIGHT = 0.3
 MAX_HEADING_WORDS = 30  # a longer line that ends in a question is a paragraph, not a heading
 MAX_TITLE_WORDS = 12  # a longer line without closing punctuation is a cut sentence or a table row, not a title
 MAX_LIST_WORDS = 160  # a list (steps, options) comes whole when the answer, list included, stays this short
@@ -413,6 +421,17 @@ def expects_quantity(question: str) -> bool:
     return bool(_QUANTITY_QUESTION.search(question))
 
 
+def question_coverage(question: str, sentences: list[str]) -> np.ndarray:
+    """For each sentence, the share of the question's content words and numbers (`content_terms`) that it has too;
+    all 0.0 when the question has none ("What now?")."""
+    words, numbers = content_terms(question)
+    asked = words | numbers
+    if not asked:
+        return np.zeros(len(sentences), dtype=np.float32)
+    found = [len(asked & (w | n)) for w, n in map(content_terms, sentences)]
+    return np.array(found, dtype=np.float32) / len(asked)
+
+
 _TO_THE_READER = re.compile(r"\b(?:you|your|yours|yourself)\b", re.I)
 
 
@@ -465,12 +484,14 @@ def extractive_answer(
     max_words: int = 60,
     passage_weight: float = 0.5,
     quantity_bonus: float = 0.1,
+    coverages: np.ndarray | None = None,
+    coverage_weight: float = COVERAGE_WEIGHT,
 ) -> str:
     """Compose an answer from the best passage sentences, cited.
 
     A sentence scores `(1 - passage_weight) * its cosine with the question + passage_weight * its passage's
-    retrieval confidence`: a short sentence can look like the question by chance, while the passage score
-    saw the whole context.
+    retrieval confidence + coverage_weight * its share of the question's words`: a short sentence can look like the
+    question by chance, while the passage score saw the whole context.
 
     Args:
         candidates (`list[Candidate]`): from `candidate_sentences`.
@@ -482,6 +503,9 @@ def extractive_answer(
             embeddings barely notice that "within 5 to 10 business days" answers "how long".
         passage_weight (`float`, *optional*, defaults to 0.5): share of the passage score in a sentence's score.
         quantity_bonus (`float`, *optional*, defaults to 0.1): added to the similarity of sentences with a number.
+        coverages (`np.ndarray`, *optional*): each sentence's `question_coverage`; none counts as 0.
+        coverage_weight (`float`, *optional*, defaults to `COVERAGE_WEIGHT`): what a full coverage adds to a
+            sentence's score.
     """
     if not candidates:
         return ""
@@ -493,12 +517,14 @@ def extractive_answer(
     statements = [k for k, c in enumerate(candidates) if not c.heading]
     best_statement = max(statements, key=lambda k: similarities[k], default=None)
     keep = [k for k, c in enumerate(candidates) if not c.short or k == best_statement]
-    candidates, similarities = [candidates[k] for k in keep], similarities[keep]
+    coverages = np.zeros(len(candidates), dtype=np.float32) if coverages is None else np.asarray(coverages)
+    candidates, similarities, coverages = [candidates[k] for k in keep], similarities[keep], coverages[keep]
     passage_scores = np.array([passage_confidences[c.passage] for c in candidates], dtype=np.float32)
     if wants_quantity:
         has_number = np.array([bool(re.search(r"\d", c.text)) for c in candidates])
         similarities = similarities + quantity_bonus * has_number
     scores = (1 - passage_weight) * similarities + passage_weight * passage_scores
+    scores = scores + coverage_weight * coverages
     best = answering_sentence(candidates, scores, similarities)
     passage, position = candidates[best].passage, candidates[best].position
     # The sentence that names the topic is often followed by the one that answers ("If you have minimum

@@ -25,6 +25,7 @@ from chatbot.grounding import (
     list_runs,
     names_nothing,
     passage_body,
+    question_coverage,
     quoting_passage,
     said_in,
     streamed_units,
@@ -453,7 +454,11 @@ class ChatService:
             lead = run[:1] if not candidates[run[0]].marker else run
             similarities[lead] = np.maximum(similarities[lead], unit)
         text = extractive_answer(
-            candidates, similarities, [p.confidence for p in passages], wants_quantity=expects_quantity(message)
+            candidates,
+            similarities,
+            [p.confidence for p in passages],
+            wants_quantity=expects_quantity(message),
+            coverages=question_coverage(message, named),
         )
         # A list or code block with nothing before it says what it is under its heading ("Items that cannot be
         # returned:", "Configuration:").

@@ -10,6 +10,7 @@ from chatbot.grounding import (
     is_customer_heading,
     leans_back,
     points_forward,
+    question_coverage,
     quoting_passage,
     referenced_names,
     refers_to,
@@ -247,6 +248,39 @@ def test_extractive_answer_takes_the_best_sentence_and_cites_its_passage():
         extractive_answer(candidates, similarities, [0.5, 0.5])
         == "Refunds reach credit cards within 5 to 10 business days [2]."
     )
+
+
+def test_question_coverage_is_the_share_of_the_questions_words_a_sentence_has():
+    coverage = question_coverage(
+        "Can I schedule another road test?",
+        [
+            "You can schedule another road test, but you pay a fee.",  # schedule, another, road, test
+            "Use the road test system to book a test.",  # road, test
+            "Tests are scheduled online.",  # stems: test, schedul
+            "Call 555 0100.",
+        ],
+    )
+    np.testing.assert_allclose(coverage, [1.0, 0.5, 0.5, 0.0])
+    np.testing.assert_allclose(
+        question_coverage("Is item 42 back?", ["Item 42 is back.", "Item 7 is back."]), [1, 2 / 3]
+    )
+    assert question_coverage("What now?", ["Refunds take 5 days."]).tolist() == [0.0]  # nothing of its own to find
+
+
+def test_the_sentence_with_the_questions_words_answers_when_the_cosines_are_close():
+    road_test = passage(
+        "Use the road test system to book, confirm or cancel a test online. "
+        "You can schedule another road test, but you must pay a fee after two failed tests.",
+        title="Road tests",
+    )
+    candidates = candidate_sentences([road_test, SHIPPING])
+    similarities = np.array([0.62, 0.58, 0.1])  # "can I schedule another road test?"
+    coverages = question_coverage("can I schedule another road test?", [c.text for c in candidates])
+    assert extractive_answer(candidates, similarities, [0.7, 0.3], coverages=coverages, max_words=20) == (
+        "You can schedule another road test, but you must pay a fee after two failed tests [1]."
+    )
+    # By cosine alone the first sentence wins.
+    assert extractive_answer(candidates, similarities, [0.7, 0.3], max_words=20).startswith("Use the road test system")
 
 
 def test_a_short_statement_answers_only_when_it_is_the_most_like_the_question():
