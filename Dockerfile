@@ -25,5 +25,6 @@ ENV PATH=/opt/venv/bin:$PATH CHATBOT_HOME=/data HF_HUB_OFFLINE=1 TOKENIZERS_PARA
 USER chatbot
 VOLUME /data
 EXPOSE 7860
-# Ingest the demo knowledge base on first start (a no-op when unchanged), then serve.
-CMD ["sh", "-c", "chatbot kb ingest --demo && chatbot serve --host 0.0.0.0 --port 7860"]
+# Ingest the demo knowledge base on first start (a no-op when unchanged), then serve; `exec` makes the server the
+# process that `docker stop`'s SIGTERM reaches (a shell in between would leave it to be killed 10 s later).
+CMD ["sh", "-c", "chatbot kb ingest --demo && exec chatbot serve --host 0.0.0.0 --port 7860"]

@@ -674,13 +674,12 @@ def serve(settings: Settings, host: str, port: int, forwarded_allow_ips: str | N
     Example:
         chatbot serve --host 0.0.0.0 --port 8080
     """
-    import uvicorn
-
     from chatbot.auth import Accounts
     from chatbot.service import create_service
     from chatbot.storage import SqlStore
     from knowledge_base.index import KnowledgeIndex
     from ui.app import build_app
+    from ui.server import serve as run_server
 
     if not KnowledgeIndex.exists(settings.index_dir):
         click.echo(f"warning: no knowledge base in {settings.index_dir} yet; run `chatbot kb ingest`", err=True)
@@ -692,7 +691,7 @@ def serve(settings: Settings, host: str, port: int, forwarded_allow_ips: str | N
         click.echo("no staff accounts yet: add one with `chatbot users add NAME --role staff`", err=True)
     click.echo(f"chat page: http://{host}:{port}/   review console: http://{host}:{port}/review", err=True)
     app = build_app(service, Accounts(store))
-    uvicorn.run(app, host=host, port=port, log_level="warning", forwarded_allow_ips=forwarded_allow_ips)
+    run_server(app, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips)
 
 
 cli.add_command(users)

@@ -121,14 +121,14 @@ def test_serve_builds_the_app_and_launches_it(tiny_env, kb_dir, monkeypatch):
     launched = {}
     app = object()
 
-    def fake_run(served, **kwargs):
+    def fake_serve(served, **kwargs):
         launched.update(kwargs, app=served)
 
     monkeypatch.setattr("ui.app.build_app", lambda service, accounts: app)
-    monkeypatch.setattr("uvicorn.run", fake_run)
+    monkeypatch.setattr("ui.server.serve", fake_serve)
     result = invoke("serve", "--port", "7999", "--host", "127.0.0.1")
     assert result.exit_code == 0, result.output
-    expected = {"app": app, "host": "127.0.0.1", "port": 7999, "log_level": "warning", "forwarded_allow_ips": None}
+    expected = {"app": app, "host": "127.0.0.1", "port": 7999, "forwarded_allow_ips": None}
     assert launched == expected  # None: uvicorn's default, a reverse proxy on this host
     result = invoke("serve", "--forwarded-allow-ips", "10.0.0.2,10.0.0.3")
     assert result.exit_code == 0 and launched["forwarded_allow_ips"] == "10.0.0.2,10.0.0.3"

@@ -10,6 +10,23 @@ def served(make_service, serve_app):
     return url + "/", service
 
 
+@pytest.fixture
+def connect():
+    """Gradio's own client for a served app, as `connect(url, **options)`; closed (its heartbeat stream ended)
+    when the test ends."""
+    from gradio_client import Client
+
+    clients = []
+
+    def open_client(url, **options):
+        clients.append(Client(url, verbose=False, **options))
+        return clients[-1]
+
+    yield open_client
+    for client in clients:
+        client.close()
+
+
 def test_review_console_is_behind_the_login(served):
     import httpx
 
@@ -31,16 +48,15 @@ def test_review_console_is_behind_the_login(served):
         assert browser.get("/review/", follow_redirects=False).status_code == 303
 
 
-def test_chat_page_is_served_and_answers_with_sources(served, fake_generator):
+def test_chat_page_is_served_and_answers_with_sources(served, fake_generator, connect):
     import httpx
-    from gradio_client import Client
 
     url, service = served
     page = httpx.get(url, timeout=30)
     assert page.status_code == 200 and "Help center chat" in page.text
 
     fake_generator.enqueue("Refunds reach credit cards within 5 to 10 business days.")
-    client = Client(url, verbose=False)
+    client = connect(url)
     job = client.submit("How long do refunds take?", [], "", api_name="/chat")
     list(job)  # how many intermediate updates the client sees depends on its polling; streaming itself is
     # asserted on the handler in test_chat_widget.py
@@ -52,15 +68,13 @@ def test_chat_page_is_served_and_answers_with_sources(served, fake_generator):
     assert same_id == conversation_id and len(service.store.messages(conversation_id)) == 4
 
 
-def test_the_rate_limit_counts_each_customers_address(make_service, serve_app):
-    from gradio_client import Client
-
+def test_the_rate_limit_counts_each_customers_address(make_service, serve_app, connect):
     service = make_service(rate_limit_client=1)
     url, _ = serve_app(service, [])
 
     def send(forwarded_for):
         # A reverse proxy on this host (trusted by default) names the customer's address in X-Forwarded-For.
-        client = Client(url + "/", verbose=False, headers={"X-Forwarded-For": forwarded_for})
+        client = connect(url + "/", headers={"X-Forwarded-For": forwarded_for})
         return client.predict("hello", [], "", api_name="/chat")
 
     messages, _, box = send("203.0.113.5")
@@ -70,3 +84,44 @@ def test_the_rate_limit_counts_each_customers_address(make_service, serve_app):
     messages, _, box = send("198.51.100.7")  # another customer
     assert box == "" and len(messages) == 2
     assert service.store.count_conversations() == 2
+
+
+def test_chatbot_serve_stops_when_told_to_while_a_chat_page_is_open(
+    tiny_lm_dir, tiny_embedder_dir, tiny_classifier_dir, connect
+):
+    # What `docker stop` does: SIGTERM, then SIGKILL 10 s later. An open chat page keeps Gradio's streams open,
+    # which an unbounded graceful shutdown would wait on for as long as the page stays open.
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, CHATBOT_GENERATOR_MODEL=str(tiny_lm_dir), CHATBOT_EMBEDDER_MODEL=str(tiny_embedder_dir))
+    env.update(CHATBOT_SENTIMENT_MODEL=str(tiny_classifier_dir), CHATBOT_DEVICE="cpu")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "chatbot", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(600):
+            assert server.poll() is None, server.stderr.read()
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        messages, _, _ = connect(url).predict("hello", [], "", api_name="/chat")  # a customer has the chat open
+        assert len(messages) == 2
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == -signal.SIGTERM  # uvicorn stops gracefully, then ends by the signal it got
+        assert "Traceback" not in server.stderr.read()
+    finally:
+        server.kill()
