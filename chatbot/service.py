@@ -261,13 +261,15 @@ class ChatService:
         retrieved = time.perf_counter()
         shown = passages[: settings.prompt_passages]
         # A reply that names nothing ("No, I haven't.") goes on from the answers before it: what they said is left
-        # out of this one, or the customer reads the same answer again.
+        # out of this one, or the customer reads the same answer again. When they said everything the passages
+        # say, the customer still wants more than the knowledge base has: a person takes over.
         said = ""
         if names_nothing(message):
-            said = "\n".join(t.content for t in history if t.role in ("assistant", "staff"))
+            said = "\n".join(t.content for t in earlier_turns if t.role in ("assistant", "staff"))
+        nothing_new = bool(said) and all(said_in(c.text, said) for c in candidate_sentences(shown) if not c.heading)
         confidence = max((p.confidence for p in shown), default=0.0)
         latency = {"retrieval": (retrieved - started) * 1000}
-        if confidence < handoff_threshold(settings, self.retriever.offtopic_ceiling()):
+        if nothing_new or confidence < handoff_threshold(settings, self.retriever.offtopic_ceiling()):
             # Staff get the passages' best sentences as a suggestion to start from.
             suggestion = Answer(self._extract(message, shown, said), Decision.EXTRACTED, confidence, sources=shown)
             self.store.add_draft(conversation_id, suggestion)

@@ -191,7 +191,7 @@ def test_extractive_mode_does_not_call_the_model(make_service, fake_generator):
     assert answer.decision is Decision.EXTRACTED and fake_generator.history == []
 
 
-def test_a_reply_that_names_nothing_goes_on_instead_of_repeating_the_answer(
+def test_a_reply_that_names_nothing_goes_on_instead_of_repeating_the_answer_then_to_a_person(
     tmp_path, settings, fake_embedder, fake_generator, fake_sentiment
 ):
     from dataclasses import replace
@@ -223,8 +223,18 @@ def test_a_reply_that_names_nothing_goes_on_instead_of_repeating_the_answer(
     again = service.ask("Yes", first.conversation_id)  # alone, "Yes" looks most like the same two sentences
     assert again.decision is Decision.EXTRACTED
     assert sentences(again.text) and not sentences(first.text) & sentences(again.text)
+    # The article has said all it says: one more "Yes" goes to a person instead of the same answer again.
+    said = sentences(first.text) | sentences(again.text)
+    while (last := service.ask("Yes", first.conversation_id)).decision is Decision.EXTRACTED:
+        assert not sentences(last.text) & said
+        said |= sentences(last.text)
+    assert (
+        last.decision is Decision.HANDOFF_LOW_CONFIDENCE
+        and service.store.status(first.conversation_id) == "needs_human"
+    )
     # A message with words of its own is answered as it asks, said before or not.
-    assert service.ask("My parcel has not arrived", first.conversation_id).text == first.text
+    second = service.ask("My parcel has not arrived", None)
+    assert service.ask("My parcel has not arrived", second.conversation_id).text == second.text
 
 
 def test_auto_mode_answers_from_the_passages_with_the_built_in_model_and_never_loads_it(make_service, fake_generator):
