@@ -64,6 +64,11 @@ SPECS: dict[str, TextSpec] = {
         "team. They will reply here as soon as possible.",
         "reply when the knowledge base does not answer the question (or the answer model's output is unusable)",
     ),
+    "nothing_new_handoff": TextSpec(
+        "That is all our help pages say about it, so I'm passing your conversation to a member of our support "
+        "team. They will reply here as soon as possible.",
+        'reply when the customer asks for more ("What else?", "Yes") and the bot has said all its sources say',
+    ),
     "requested_handoff": TextSpec(
         "Of course. I'm passing your conversation to a member of our support team; they will reply here.",
         "reply when the customer asks for a person",

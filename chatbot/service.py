@@ -273,7 +273,12 @@ class ChatService:
             # Staff get the passages' best sentences as a suggestion to start from.
             suggestion = Answer(self._extract(message, shown, said), Decision.EXTRACTED, confidence, sources=shown)
             self.store.add_draft(conversation_id, suggestion)
-            answer = Answer(self._text("handoff"), Decision.HANDOFF_LOW_CONFIDENCE, confidence, sources=shown)
+            text, decision = (
+                ("nothing_new_handoff", Decision.HANDOFF_NOTHING_NEW)
+                if nothing_new
+                else ("handoff", Decision.HANDOFF_LOW_CONFIDENCE)
+            )
+            answer = Answer(self._text(text), decision, confidence, sources=shown)
             answer.latency_ms = latency
             return self._finish(conversation_id, answer, started)
 

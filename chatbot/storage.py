@@ -90,6 +90,7 @@ URGENCY = [
     "negative_sentiment",
     "handoff_failed",
     "handoff_bad_output",
+    "handoff_nothing_new",
     "handoff_low_confidence",
     "held_for_review",
 ]

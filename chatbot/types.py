@@ -20,6 +20,7 @@ class Decision(str, Enum):
     HANDOFF_REQUESTED = "handoff_requested"
     HANDOFF_BAD_OUTPUT = "handoff_bad_output"
     HANDOFF_FAILED = "handoff_failed"  # the knowledge base could not be searched (no index, a wrong setting)
+    HANDOFF_NOTHING_NEW = "handoff_nothing_new"  # asked for more ("What else?") when the passages had no more
     WAITING_FOR_STAFF = "waiting_for_staff"
     HELD_FOR_REVIEW = "held_for_review"  # review mode: the answer is a draft until a person approves it
     SMALL_TALK = "small_talk"  # a greeting, thanks, goodbye... answered politely, not from the knowledge base

@@ -28,6 +28,7 @@ REASONS = {
     "handoff_low_confidence": "bot unsure",
     "handoff_failed": "bot failed (see the server log)",
     "handoff_bad_output": "bot output unusable",
+    "handoff_nothing_new": "bot said all it knows",
     "held_for_review": "reply to approve",
     "staff": "taken over",
 }
