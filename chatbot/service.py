@@ -269,14 +269,15 @@ class ChatService:
         nothing_new = bool(said) and all(said_in(c.text, said) for c in candidate_sentences(shown) if not c.heading)
         confidence = max((p.confidence for p in shown), default=0.0)
         latency = {"retrieval": (retrieved - started) * 1000}
-        if nothing_new or confidence < handoff_threshold(settings, self.retriever.offtopic_ceiling()):
+        unsure = confidence < handoff_threshold(settings, self.retriever.offtopic_ceiling())
+        if unsure or nothing_new:
             # Staff get the passages' best sentences as a suggestion to start from.
             suggestion = Answer(self._extract(message, shown, said), Decision.EXTRACTED, confidence, sources=shown)
             self.store.add_draft(conversation_id, suggestion)
             text, decision = (
-                ("nothing_new_handoff", Decision.HANDOFF_NOTHING_NEW)
-                if nothing_new
-                else ("handoff", Decision.HANDOFF_LOW_CONFIDENCE)
+                ("handoff", Decision.HANDOFF_LOW_CONFIDENCE)
+                if unsure
+                else ("nothing_new_handoff", Decision.HANDOFF_NOTHING_NEW)
             )
             answer = Answer(self._text(text), decision, confidence, sources=shown)
             answer.latency_ms = latency
