@@ -25,6 +25,10 @@ ENV PATH=/opt/venv/bin:$PATH CHATBOT_HOME=/data HF_HUB_OFFLINE=1 TOKENIZERS_PARA
 USER chatbot
 VOLUME /data
 EXPOSE 7860
+# Unhealthy when the server does not answer or cannot reach its database (/healthz answers 503); the first start
+# ingests the demo and loads the models first.
+HEALTHCHECK --start-period=180s --interval=30s --timeout=10s \
+    CMD python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:7860/healthz', timeout=8)"
 # Ingest the demo knowledge base on first start (a no-op when unchanged), then serve; `exec` makes the server the
 # process that `docker stop`'s SIGTERM reaches (a shell in between would leave it to be killed 10 s later).
 CMD ["sh", "-c", "chatbot kb ingest --demo && exec chatbot serve --host 0.0.0.0 --port 7860"]

@@ -152,6 +152,26 @@ class ChatService:
         if self.generates():
             self.generator.warm_up()
 
+    def health(self) -> dict[str, str]:
+        """What a load balancer's or Docker's health check reads, in words safe to show anyone: "ok" or what is
+        wrong, for the database ("unreachable": nothing can be stored, the replica should get no customers) and the
+        knowledge base ("missing" or "unusable": every question goes to staff until an operator ingests or
+        re-indexes). The details go to the log."""
+        report = {"database": "ok", "knowledge_base": "ok"}
+        try:
+            self.store.ping()
+        except ChatbotError as err:
+            logger.error("health check: %s", err)
+            report["database"] = "unreachable"
+        try:
+            self.retriever.check()
+        except IndexNotBuiltError:
+            report["knowledge_base"] = "missing"
+        except ChatbotError as err:
+            logger.error("health check: %s", err)
+            report["knowledge_base"] = "unusable"
+        return report
+
     def generates(self) -> bool:
         """Whether the answer model writes the answers now (`answer_mode`; 'auto' follows the serving model)."""
         if self.settings.answer_mode == "auto":

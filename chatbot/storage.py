@@ -99,6 +99,10 @@ URGENCY = [
 class Store(Protocol):
     """Where conversations live; the assistant service only talks to this."""
 
+    def ping(self) -> None:
+        """Raise `StoreError` when the database cannot be reached now."""
+        ...
+
     def create_conversation(self) -> str:
         """Start a conversation and return its unguessable id."""
         ...
@@ -177,6 +181,14 @@ class SqlStore:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.migrate()
+
+    def ping(self) -> None:
+        """Raise `StoreError` when the database cannot be reached now (one round trip)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sql_text("SELECT 1"))
+        except SQLAlchemyError as err:
+            raise StoreError(f"the database cannot be reached: {err}") from err
 
     def migrate(self) -> list[str]:
         """Apply the migrations this database has not seen; return their names.

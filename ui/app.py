@@ -3,12 +3,14 @@
 /          the customer chat (public; each browser tab only ever sees its own conversation)
 /review    the review console (staff and operators, after signing in)
 /login     sign-in form; /logout
+/healthz   the health check for a load balancer or Docker (200, or 503 when the database cannot be reached)
 """
 
 from __future__ import annotations
 
 import gradio as gr
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from chatbot.auth import Accounts
 from chatbot.review import ReviewDesk
@@ -41,6 +43,14 @@ def build_app(service: ChatService, accounts: Accounts, *, max_file_size: str = 
     """All pages of the product under one FastAPI app (serve it with uvicorn)."""
     app = FastAPI(title="Customer-service chatbot", docs_url=None, redoc_url=None, openapi_url=None)
     add_login_routes(app, accounts, PROTECTED)
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        # Without a knowledge base the bot still serves (it hands every question to staff): only the database
+        # makes a replica unfit for customers.
+        report = service.health()
+        return JSONResponse(report, status_code=200 if report["database"] == "ok" else 503)
+
     for path, page in build_pages(service, accounts).items():
         page.queue(default_concurrency_limit=16)
         role = PROTECTED.get(path)

@@ -575,3 +575,22 @@ def test_a_curated_yes_or_no_is_given_only_to_the_entrys_own_question(make_servi
     assert answer.text == "We ship within Europe only [1]."
     exact = make_service(handoff_confidence=0.1, faq_confidence=0.3, faq_same_question=0.99)
     assert exact.ask("do you ship outside europe").text == "No, we ship within Europe only [1]."
+
+
+def test_health_names_what_is_wrong_without_the_details(
+    make_service, settings, fake_embedder, fake_generator, fake_sentiment, tmp_path, caplog
+):
+    from sqlalchemy import create_engine
+
+    from chatbot.retrieval import HybridRetriever, IndexHandle
+    from chatbot.service import ChatService
+    from chatbot.storage import SqlStore
+
+    assert make_service().health() == {"database": "ok", "knowledge_base": "ok"}
+    retriever = HybridRetriever(IndexHandle(tmp_path / "never-ingested"), fake_embedder)
+    store = SqlStore(settings.database_url)
+    service = ChatService(retriever, fake_generator, fake_embedder, store, settings, sentiment=fake_sentiment)
+    assert service.health() == {"database": "ok", "knowledge_base": "missing"}
+    store.engine = create_engine(f"sqlite:///{tmp_path}/no-such-folder/chatbot.db")  # a database gone away
+    assert service.health() == {"database": "unreachable", "knowledge_base": "missing"}
+    assert "the database cannot be reached" in caplog.text  # the operator's log has the details

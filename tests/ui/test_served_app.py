@@ -48,6 +48,14 @@ def test_review_console_is_behind_the_login(served):
         assert browser.get("/review/", follow_redirects=False).status_code == 303
 
 
+def test_the_health_check_needs_no_sign_in(served):
+    import httpx
+
+    url, _ = served
+    check = httpx.get(url + "healthz", timeout=30)
+    assert check.status_code == 200 and check.json() == {"database": "ok", "knowledge_base": "ok"}
+
+
 def test_chat_page_is_served_and_answers_with_sources(served, fake_generator, connect):
     import httpx
 
