@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from chatbot.types import Passage, cited_numbers
-from knowledge_base.chunking import closes, code_blocks, ends_sentence, fence_of, starts_sentence
+from knowledge_base.chunking import closes, code_blocks, ends_clause, ends_sentence, fence_of, starts_sentence
 
 # Where a sentence may end: after ".", "!" or "?" and any closing quote or bracket; it ends when the next word
 # can begin one (`starts_sentence`: "Über" and "¿Cómo" too, not "e.g. the").
@@ -679,8 +679,7 @@ def compose(sentences: list[Candidate]) -> str:
         elif c.continues:
             text += f" {c.text}"
         else:
-            ended = re.search(r"[.!?:;][\"')\]»”’]*$", c.text)  # "(... 50 states.)" has its full stop
             stop = ":" if n + 1 < len(sentences) and sentences[n + 1].code else "."
-            text += ("\n\n" if after_item else " ") + (c.text if ended else c.text + stop)
+            text += ("\n\n" if after_item else " ") + (c.text if ends_clause(c.text) else c.text + stop)
         after_item = bool(c.marker or c.code)
     return text.strip()

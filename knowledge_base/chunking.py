@@ -180,6 +180,15 @@ def ends_sentence(text: str) -> bool:
     return bool(_ENDS_SENTENCE.search(text))
 
 
+_ENDS_CLAUSE = re.compile(r"[.!?:;][\"')\]»”’]*$")
+
+
+def ends_clause(text: str) -> bool:
+    """True for text that ends a sentence (see `ends_sentence`) or a clause: ":" before what it announces, ";"
+    between the items of a list written as one sentence."""
+    return bool(_ENDS_CLAUSE.search(text))
+
+
 def starts_sentence(word: str) -> bool:
     """True for a word that can begin a sentence: a capital ("Über" too) or a digit, after an opening quote."""
     first = word.lstrip("\"'([«“‘¿¡")[:1]

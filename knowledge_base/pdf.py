@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from knowledge_base.chunking import ends_clause
+
 HEADING_SCALE = 1.15  # a line set at least this much larger than the body text is a heading
 MAX_HEADING_WORDS = 25  # a larger line with more words is an emphasised paragraph, not a heading
 MARGIN_SHARE = 0.12  # running headers and footers sit in the top and bottom 12% of the page
@@ -28,7 +30,6 @@ _CONTENTS = re.compile(r"(?:\.\s?){5,}|…\s*\d+$|^(?:\d+|[ivxlc]+)(?:\s+(?:\d+|
 _URL_CUT = re.compile(r"(?:https?://|www\.)\S*[./\-_#?=&]$")
 _NUMBERED = re.compile(r"^(?:\d{1,2}[.)]|\(?[a-z][.)]|\(\d{1,2}\))\s")
 _UNMAPPED = re.compile(r"\(cid:\d+\)")
-_SENTENCE_END = re.compile(r"[.!?:;][\"')\]»”’]*$")
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ def new_paragraph(previous: Line, line: Line, block: str, indent: float, body: f
     starts after a wider gap than between lines, with an indented first line, after a short line that ends a
     sentence, or at the left of a list item's text (the text after the list).
     """
-    ended = bool(_SENTENCE_END.search(block))
+    ended = ends_clause(block)
     if line.page != previous.page:
         return ended and not block.endswith("-")
     if line.top - previous.bottom > 0.5 * body or abs(line.size - previous.size) >= 1:

@@ -3,6 +3,8 @@ from knowledge_base.chunking import (
     chunk_document,
     code_lines,
     document_hash,
+    ends_clause,
+    ends_sentence,
     join_words,
     line_words,
     sentence_units,
@@ -189,6 +191,15 @@ def test_faq_entry_is_one_chunk():
     doc = Document("faq.csv#1", "Do you ship abroad?", "No. " * 300, kind="faq")
     (chunk,) = chunk_document(doc)
     assert chunk.kind == "faq" and chunk.text.startswith("Do you ship abroad?\n")
+
+
+def test_a_sentence_ends_at_its_stop_and_a_clause_also_at_a_colon_or_semicolon():
+    for text in ["Refunds take 5 days.", "Is it free?", "(... in all 50 states.)", 'He said "now!"']:
+        assert ends_sentence(text) and ends_clause(text)
+    for text in ["Bring the following:", "cards; PayPal;", "Choose one of:)"]:
+        assert ends_clause(text) and not ends_sentence(text)
+    for text in ["Refunds take 5", "see www.example.com/", "3.5 kg", ""]:
+        assert not ends_clause(text)
 
 
 def test_document_hash_changes_with_content_only():
