@@ -225,7 +225,8 @@ def cite(sentence: str, number: int) -> str:
     if parts and parts[-1][1]:  # after a code block's closing fence, "[1]" would read as code (or keep the block open)
         head = "\n".join(part for part, _ in parts[:-1])  # earlier blocks stay where they are
         return f"{cite(head, number)}\n{parts[-1][0]}" if prose_of(parts[:-1]).strip() else f"{sentence}\n\n[{number}]"
-    match = re.search(r"[.!?:]+$", sentence)
+    # ":" alone: after "e.g." it announces what follows, and the abbreviation keeps its full stop ("e.g. [1]:").
+    match = re.search(r"(?:[.!?]+|:)$", sentence)
     if match:
         return f"{sentence[: match.start()]} [{number}]{match.group(0)}"
     return f"{sentence} [{number}]"

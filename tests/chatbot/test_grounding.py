@@ -238,6 +238,10 @@ def test_cite_puts_the_citation_before_the_final_stop():
     assert cite("Refunds take 5 days.", 2) == "Refunds take 5 days [2]."
     assert cite("Refunds take 5 days [1].", 2) == "Refunds take 5 days [1]."
     assert cite("Refunds take 5 days", 1) == "Refunds take 5 days [1]"
+    assert cite("Is it free?!", 1) == "Is it free [1]?!"
+    # A colon after an abbreviation announces what follows; the abbreviation keeps its full stop.
+    assert cite("Create the file, e.g.:", 1) == "Create the file, e.g. [1]:"
+    assert cite("Set it up as follows:\n```\n[Match]\n```", 3) == "Set it up as follows [3]:\n```\n[Match]\n```"
 
 
 def test_extractive_answer_takes_the_best_sentence_and_cites_its_passage():
