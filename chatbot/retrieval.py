@@ -161,11 +161,19 @@ class HybridRetriever:
             )
         return index
 
+    def spelled(self, text: str) -> str:
+        """`text` with its typos of the knowledge base's words corrected ("refnd" -> "refund"; see
+        `knowledge_base.spelling`), as `retrieve` reads it."""
+        return self._searchable().speller.correct(text)
+
     def retrieve(self, question: str, history: list[Turn], k: int) -> list[Passage]:
-        """The `k` best passages for `question` in the context of `history` (oldest turn first)."""
+        """The `k` best passages for `question` in the context of `history` (oldest turn first), both read with the
+        customer's typos corrected (see `spelled`)."""
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         index = self._searchable()
+        question = index.speller.correct(question)
+        history = [replace(t, content=index.speller.correct(t.content)) if t.role == "user" else t for t in history]
         earlier = earlier_messages(history, self.history_turns)
         if not earlier:
             return self._search_text(index, question, k)

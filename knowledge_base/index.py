@@ -22,6 +22,7 @@ import numpy as np
 
 from chatbot.errors import IndexNotBuiltError
 from chatbot.types import Chunk, DocumentRecord
+from knowledge_base.spelling import Speller
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +171,12 @@ class KnowledgeIndex:
         """The questions of the FAQ entries, in the order they were ingested (once per index: a chat page asks on
         every load, and a KB without a FAQ would otherwise be scanned whole each time)."""
         return list(dict.fromkeys(c.title for c in self.chunks if c.kind == "faq"))  # a long answer has several chunks
+
+    @cached_property
+    def speller(self) -> Speller:
+        """Corrects customers' typos toward the words of these chunks (counted on first use: 0.04 s for doc2dial's
+        1,327 chunks on 2 CPU cores)."""
+        return Speller.from_texts(c.text for c in self.chunks)
 
     @cached_property
     def _rows_by_place(self) -> dict[tuple[str, int], int]:

@@ -208,3 +208,17 @@ def test_a_passage_that_opens_a_section_headed_by_a_question_starts_with_the_que
     assert by_position[0] == "How long do refunds take?"
     assert by_position[1].startswith("Refunds for order number")
     assert by_position[len(indexed) - 1] == "Shipping is free above fifty euros."
+
+
+def test_a_typo_is_searched_as_the_knowledge_base_spells_the_word(built_index, fake_embedder):
+    retriever = HybridRetriever(IndexHandle(built_index), fake_embedder)
+    assert retriever.spelled("When does exprses delivry arrive?") == "When does express delivery arrive?"
+    typed = retriever.retrieve("When does exprses delivry arrive?", [], k=3)
+    assert typed == retriever.retrieve("When does express delivery arrive?", [], k=3)
+    assert typed[0].chunk.source == "kb/shipping.md"
+    # The customer's earlier messages too: the follow-up is read with them.
+    history = [Turn("user", "I want my refnud on my credti card")]
+    assert retriever.retrieve("how long does that take", history, k=1)[0].chunk.source == "kb/refunds.md"
+    assert retriever.retrieve("how long does that take", history, k=2) == retriever.retrieve(
+        "how long does that take", [Turn("user", "I want my refund on my credit card")], k=2
+    )

@@ -191,6 +191,17 @@ def test_extractive_mode_does_not_call_the_model(make_service, fake_generator):
     assert answer.decision is Decision.EXTRACTED and fake_generator.history == []
 
 
+def test_a_question_with_typos_gets_the_answer_of_the_question_spelled_right(make_service):
+    service = make_service(handoff_confidence=0.1, answer_mode="extractive")
+    stream = service.reply(None, "When do you chekc the retunrs?")
+    typed = stream.result()
+    right = service.ask("When do you check the returns?")
+    assert typed.decision is Decision.EXTRACTED and typed.text == right.text
+    assert typed.confidence == right.confidence and typed.sources == right.sources
+    # What the customer wrote is stored as written.
+    assert service.store.history(stream.conversation_id, 10)[0].content == "When do you chekc the retunrs?"
+
+
 def test_a_reply_that_names_nothing_goes_on_instead_of_repeating_the_answer_then_to_a_person(
     tmp_path, settings, fake_embedder, fake_generator, fake_sentiment
 ):

@@ -1,0 +1,61 @@
+"""Customers' typos, corrected toward the knowledge base's own words before it is searched.
+
+"how do I get a refnd" finds nothing by keyword (BM25 matches whole, stemmed words) and drifts in the embedding
+space; "refund", one edit away, is a word of the knowledge base. One typo in each doc2dial question costs a tenth of
+the answers' token F1 and doubles the hand-offs of answerable questions (benchmarks/RESULTS.md, thirty-first
+session). Only a word that neither the knowledge base nor an English dictionary knows is corrected, and only to a
+word of the knowledge base one edit away (a letter left out, added or changed, or two swapped), the most frequent
+there when several are: a real word that the knowledge base does not use ("weather") stays as it is, and so do short
+words, where one edit is too easily another word ("wifi", "wife").
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+_WORD = re.compile(r"[^\W\d_]+")  # letters only: order numbers and codes ("LK-12345678") are never touched
+MIN_LETTERS = 5  # shorter words are left as written
+MAX_LETTERS = 24  # longer runs of letters are compounds, identifiers or text without spaces
+
+
+@lru_cache(maxsize=1)
+def _english() -> Any:
+    from spellchecker import SpellChecker
+
+    return SpellChecker(language="en", distance=1)
+
+
+class Speller:
+    """Corrects the words of a message that are typos of the knowledge base's words.
+
+    Usage example:
+    ```python
+    speller = Speller.from_texts(["Refunds reach your card within 5 to 10 business days."])
+    speller.correct("when do I get my refnd?")  # "when do I get my refund?"
+    ```
+    """
+
+    def __init__(self, vocabulary: Counter[str]) -> None:
+        from spellchecker import SpellChecker
+
+        self._known = SpellChecker(language=None, distance=1)
+        self._known.word_frequency.load_json(dict(vocabulary))
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str]) -> Speller:
+        """A speller for the words of `texts` (a knowledge base's chunks), counted."""
+        return cls(Counter(word.lower() for text in texts for word in _WORD.findall(text) if len(word) <= MAX_LETTERS))
+
+    def correct(self, text: str) -> str:
+        """`text` with each word that is a typo of a knowledge-base word replaced by that word (in lower case)."""
+        return _WORD.sub(lambda match: self._word(match.group(0)), text)
+
+    def _word(self, word: str) -> str:
+        lower = word.lower()
+        if not MIN_LETTERS <= len(word) <= MAX_LETTERS or lower in self._known or lower in _english():
+            return word
+        return self._known.correction(lower) or word
