@@ -3,7 +3,8 @@
 `demo_questions.csv` holds customer questions written for this benchmark, each with the phrase a right answer
 contains (alternatives separated by "|", matched case-insensitively), or HANDOFF for a request the help center
 cannot answer or a customer asking for a person. An answer passes when it contains the phrase and is not a
-hand-off; a HANDOFF row passes when the bot hands over. Each question starts its own conversation.
+hand-off; a HANDOFF row passes when the bot hands over. Each question starts its own conversation. A few are typed as
+customers type ("my parcle arrived damgaed"), one of them a request to hand over.
 
 Run: .venv/bin/python benchmarks/demo_questions.py [--home DIR] [--failures]
 """
