@@ -34,7 +34,7 @@ class Speller:
 
     Usage example:
     ```python
-    speller = Speller.from_texts(["Refunds reach your card within 5 to 10 business days."])
+    speller = Speller.from_texts(["Your refund reaches your card within 5 to 10 business days."])
     speller.correct("when do I get my refnd?")  # "when do I get my refund?"
     ```
     """
