@@ -94,3 +94,17 @@ def test_keyword_search_hears_cant_as_cannot():
     index = KnowledgeIndex.build(Manifest("fake", 4, 120, 30), chunks, np.eye(3, 4, dtype=np.float32))
     assert index.search_bm25("what can't be returned?", 1)[0][0] == 0
     assert index.search_bm25("what CAN’T be returned?", 1)[0][0] == 0  # any case, typographic apostrophe
+
+
+def test_the_words_typos_are_corrected_toward_are_counted_at_ingest_and_saved_with_the_snapshot(built_index):
+    from knowledge_base.index import KnowledgeIndex, current_snapshot
+    from knowledge_base.spelling import word_counts
+
+    index = KnowledgeIndex.load(built_index)
+    words = current_snapshot(built_index) / "words.json"
+    assert words.exists()
+    assert index._words == word_counts(c.text for c in index.chunks) and index._words["refunds"] >= 2
+    assert index.speller.correct("refnuds by credti card") == "refunds by credit card"
+    words.unlink()  # a snapshot written before the counts were saved: they are counted when first needed
+    older = KnowledgeIndex.load(built_index)
+    assert older._words is None and older.speller.correct("refnuds by credti card") == "refunds by credit card"
