@@ -24,7 +24,7 @@ MAX_LETTERS = 24  # longer runs of letters are compounds, identifiers or text wi
 
 def word_counts(texts: Iterable[str]) -> dict[str, int]:
     """How often each word (letters only, in lower case) occurs in `texts`: what `Speller` corrects toward. About 30
-    microseconds per chunk on 2 CPU cores (3.2 s for 100,000), so an index counts them once, when it is built."""
+    microseconds per chunk on 2 CPU cores (about 3 s for 100,000), so an index counts them once, when it is built."""
     return dict(Counter(word.lower() for text in texts for word in _WORD.findall(text) if len(word) <= MAX_LETTERS))
 
 
@@ -40,7 +40,7 @@ class Speller:
 
     Usage example:
     ```python
-    speller = Speller.from_texts(["Your refund reaches your card within 5 to 10 business days."])
+    speller = Speller(word_counts(["Your refund reaches your card within 5 to 10 business days."]))
     speller.correct("when do I get my refnd?")  # "when do I get my refund?"
     ```
     """
@@ -50,11 +50,6 @@ class Speller:
 
         self._known = SpellChecker(language=None, distance=1)
         self._known.word_frequency.load_json(vocabulary)
-
-    @classmethod
-    def from_texts(cls, texts: Iterable[str]) -> Speller:
-        """A speller for the words of `texts` (a knowledge base's chunks)."""
-        return cls(word_counts(texts))
 
     def correct(self, text: str) -> str:
         """`text` with each word that is a typo of a knowledge-base word replaced by that word (in lower case)."""
