@@ -35,10 +35,10 @@ def pytest_unconfigure(config):
     finalization.
 
     After every test had passed, that finalization aborted in 2 of the last 10 CI runs ("terminate called without an
-    active exception", exit 134), in native code outside this project: the Python threads left then are idle (the
-    answer model's worker waiting on its queue, tqdm's monitor; benchmarks/RESULTS.md, thirtieth and thirty-first
-    sessions). Each test's own fixtures have cleaned up by now. `chatbot serve`'s own exit is tested as a real process
-    (tests/ui/test_served_app.py).
+    active exception", exit 134), most likely in native code: the Python threads left then are idle (the answer
+    model's worker waiting on its queue, tqdm's monitor; benchmarks/RESULTS.md, thirtieth and thirty-first sessions).
+    Which library aborts is not known. Every fixture has been torn down by now, and pytest has removed its lock and old
+    temporary directories. `chatbot serve`'s own exit is tested as a real process (tests/ui/test_served_app.py).
     """
     status = config.stash.get(_EXIT_STATUS, None)
     if status is not None:
