@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chatbot.errors import ConfigError
+from chatbot.errors import ChatbotError, ConfigError
 from chatbot.grounding import is_customer_heading, line_split, list_marker, names_nothing, points_forward
 from chatbot.types import Chunk, Passage, Turn
 from knowledge_base.chunking import continues_a_list, overlap_length, with_list_start
@@ -148,6 +148,17 @@ class HybridRetriever:
         """Raise the error a search would raise now: `IndexNotBuiltError` (no knowledge base yet) or `ConfigError`
         (indexed with another embedder)."""
         self._searchable()
+
+    def warm_up(self) -> None:
+        """Load the current snapshot and its typo corrector now, so that the first customer does not wait for them.
+        Without a usable knowledge base nothing is loaded: the health check reports it, and the first search raises
+        the error."""
+        try:
+            index = self._searchable()
+        except ChatbotError as err:
+            logger.warning("knowledge base not loaded at start: %s", err)
+            return
+        index.speller.warm_up()
 
     def _searchable(self) -> KnowledgeIndex:
         index = self.index.get()

@@ -81,6 +81,10 @@ class Retriever(Protocol):
         """The highest confidence clearly off-topic requests reach on this knowledge base, if measured."""
         ...
 
+    def warm_up(self) -> None:
+        """Load the knowledge base now, if there is one."""
+        ...
+
     def check(self) -> None:
         """Raise the `ChatbotError` a search would raise now (no knowledge base yet, a setting it cannot work with)."""
         ...
@@ -152,6 +156,7 @@ class ChatService:
     def warm_up(self) -> None:
         """Load the models now, so that the first customer does not wait for them."""
         self.embedder.warm_up()
+        self.retriever.warm_up()
         self.sentiment.warm_up()
         if self.generates():
             self.generator.warm_up()

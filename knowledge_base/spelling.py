@@ -51,6 +51,12 @@ class Speller:
         self._known = SpellChecker(language=None, distance=1)
         self._known.word_frequency.load_json(vocabulary)
 
+    @staticmethod
+    def warm_up() -> None:
+        """Read the English dictionary now (0.12 s, once per process) rather than on the first message with an
+        unknown word."""
+        _english()
+
     def correct(self, text: str) -> str:
         """`text` with each word that is a typo of a knowledge-base word replaced by that word (in lower case)."""
         return _WORD.sub(lambda match: self._word(match.group(0)), text)

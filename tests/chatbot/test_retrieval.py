@@ -1,7 +1,9 @@
+import logging
+
 import numpy as np
 import pytest
 
-from chatbot.errors import ConfigError
+from chatbot.errors import ConfigError, IndexNotBuiltError
 from chatbot.grounding import names_nothing
 from chatbot.retrieval import (
     QUESTION_CONFIDENCE_WEIGHT,
@@ -222,3 +224,16 @@ def test_a_typo_is_searched_as_the_knowledge_base_spells_the_word(built_index, f
     assert retriever.retrieve("how long does that take", history, k=2) == retriever.retrieve(
         "how long does that take", [Turn("user", "I want my refund on my credit card")], k=2
     )
+
+
+def test_warm_up_loads_the_snapshot_and_its_speller_before_the_first_question(built_index, fake_embedder, caplog):
+    handle = IndexHandle(built_index)
+    HybridRetriever(handle, fake_embedder).warm_up()
+    assert handle._index is not None and "speller" in handle._index.__dict__  # loaded, its corrector built
+    # Without a knowledge base (a fresh install) the service still starts; the first search reports it.
+    empty = HybridRetriever(IndexHandle(built_index.parent / "none"), fake_embedder)
+    with caplog.at_level(logging.WARNING, logger="chatbot.retrieval"):
+        empty.warm_up()
+    assert "knowledge base not loaded at start" in caplog.text
+    with pytest.raises(IndexNotBuiltError):
+        empty.retrieve("how long does express delivery take", [], k=3)

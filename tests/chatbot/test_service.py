@@ -257,6 +257,7 @@ def test_auto_mode_answers_from_the_passages_with_the_built_in_model_and_never_l
     fake_generator.warm_up = lambda: loads.append(1)
     service = make_service(handoff_confidence=0.1)  # answer_mode "auto", the default
     service.warm_up()
+    assert service.retriever.index._index is not None  # the knowledge base is loaded before the first customer
     answer = service.ask("How long do refunds take?")
     assert answer.decision is Decision.EXTRACTED and "[1]" in answer.text
     assert fake_generator.history == [] and loads == []
