@@ -237,10 +237,17 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
     root = soup.find("main") or soup.find("article") or soup.body or soup
     for tag in root.find_all(HTML_NOISE):
         tag.decompose()
+    # A heading's permalink ("¶" in Sphinx and MkDocs, "#" in Docusaurus): a link within the page with no word.
+    for link in root.select(",".join(f"{h} a[href^='#']" for h in HEADINGS)):
+        if not any(ch.isalnum() for ch in link.get_text()):
+            link.decompose()
     total = len(root.get_text(" ", strip=True))
     for tag in root.find_all(lambda tag: _is_furniture(tag) or is_link_list(tag)):
-        # Never most of the page: a theme may name the content's own container "has-sidebar".
-        if not tag.decomposed and len(tag.get_text(" ", strip=True)) < 0.5 * total:
+        # Never most of the page: a theme may name the content's own container "has-sidebar". Never what a heading
+        # says: docutils links each heading of a page with a table of contents back to it, as
+        # <h2><a class="toc-backref">How fast are exceptions?</a></h2>, and "toc" names furniture elsewhere.
+        inside_heading = tag.find_parent(HEADINGS) is not None
+        if not tag.decomposed and not inside_heading and len(tag.get_text(" ", strip=True)) < 0.5 * total:
             tag.decompose()
     # A line break in the page's source is a space to a browser ("The <code>--offline</code> or\n<code>--frozen
     # </code> flags ..."): only block elements, added below, end lines; <pre> keeps its own.

@@ -280,6 +280,26 @@ def test_a_page_whose_container_is_named_like_furniture_keeps_its_content(tmp_pa
     assert "Two years on every product." in doc.text and "Popular" not in doc.text
 
 
+def test_generated_documentation_keeps_its_headings_without_their_permalinks(tmp_path):
+    # Sphinx/docutils with a local table of contents: each heading's text is a link back to it, of class
+    # "toc-backref", and ends with a permalink "¶". The headings were lost ("## ¶"), and with them the questions.
+    (tmp_path / "faq.html").write_text(
+        '<html><body><div class="body" role="main"><section id="faq">'
+        '<h1><a class="toc-backref" href="#id1">Design FAQ</a><a class="headerlink" href="#faq">¶</a></h1>'
+        '<nav class="contents"><ul><li><a href="#fast">How fast are exceptions?</a></li></ul></nav>'
+        '<section id="fast"><h2><a class="toc-backref" href="#id2">How fast are exceptions?</a>'
+        '<a class="headerlink" href="#fast" title="Permalink to this heading">¶</a></h2>'
+        "<p>A try/except block is extremely efficient if no exceptions are raised.</p></section>"
+        '<h2 id="c">Section <a href="#c">C</a> <a class="hash-link" href="#c">#</a></h2><p>Text.</p>'
+        '<div class="toc-sidebar"><p>On this page</p></div></section></div></body></html>',
+        encoding="utf-8",
+    )
+    (doc,) = load_paths([tmp_path]).documents
+    assert doc.text.startswith("# Design FAQ\n\n## How fast are exceptions?\n\nA try/except block")
+    assert "## Section C\n" in doc.text  # a link with words stays, a bare "#" goes
+    assert "¶" not in doc.text and "On this page" not in doc.text  # furniture outside headings still goes
+
+
 def test_a_folders_urls_file_gives_its_files_pages(tmp_path):
     write_pdf(tmp_path / "warranty.pdf", "Warranty lasts two years.", title="Warranty")
     (tmp_path / "faq.csv").write_text("question,answer\nOpen on Sunday?,No.\n", encoding="utf-8")
