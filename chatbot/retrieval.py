@@ -13,7 +13,7 @@ import numpy as np
 from chatbot.errors import ChatbotError, ConfigError
 from chatbot.grounding import is_customer_heading, line_split, list_marker, names_nothing, points_forward
 from chatbot.types import Chunk, Passage, Turn
-from knowledge_base.chunking import continues_a_list, overlap_length, with_list_start
+from knowledge_base.chunking import code_blocks, continues_a_list, overlap_length, with_list_start
 from knowledge_base.embedder import Embedder
 from knowledge_base.index import CURRENT, KnowledgeIndex
 
@@ -291,6 +291,9 @@ def with_what_follows(index: KnowledgeIndex, chunk: Chunk) -> Chunk:
     # The window can end inside a line (a list item of several sentences): the next chunk then finishes it.
     end_of_line, _, after = after.partition("\n") if shared and not after.startswith("\n") else ("", "", after)
     end_of_line = end_of_line.strip()
+    code = leading_code_block(after)
+    if pointer is not None and not end_of_line and code:
+        return replace(chunk, text="\n".join([chunk.text.rstrip(), *code]))  # "Here's an example:" and the example
     rest = [line.strip() for line in after.split("\n") if line.strip()]
     items = rest[: next((k for k, line in enumerate(rest) if not list_marker(line)), len(rest))]
     if items:
@@ -303,3 +306,12 @@ def with_what_follows(index: KnowledgeIndex, chunk: Chunk) -> Chunk:
         return chunk
     text = f"{chunk.text.rstrip()} {end_of_line}".rstrip()
     return replace(chunk, text="\n".join([text, *rest]))
+
+
+def leading_code_block(text: str) -> list[str]:
+    """The lines of the fenced code block that `text` starts with (after empty lines), fences included and as
+    written (indentation is meaning in code); none when it starts otherwise."""
+    lines = text.split("\n")
+    lines = lines[next((k for k, line in enumerate(lines) if line.strip()), len(lines)) :]
+    blocks = code_blocks(lines)
+    return lines[: next((k for k, block in enumerate(blocks) if block != 0), len(lines))]

@@ -283,9 +283,15 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
             item.insert_before("\n- ")
     for block in root.find_all(["p", "div", "tr", "br", "section", "table", "ul", "ol", "dd", "dt"]):
         block.insert_after("\n")
-    lines = [" ".join(line.split()) for line in root.get_text().splitlines()]
-    text = "\n".join(lines)
-    text = "\n\n".join(part.strip() for part in text.split("\n\n") if part.strip())
+    # Blocks are separated by one empty line and the words of a line by one space, except in code: its
+    # indentation is its meaning (Python, YAML), and so can be its empty lines.
+    raw = root.get_text().splitlines()
+    lines: list[str] = []
+    for line, in_code in zip(raw, code_lines(raw), strict=True):
+        line = line.rstrip() if in_code else " ".join(line.split())
+        if line or in_code or (lines and lines[-1]):
+            lines.append(line)
+    text = "\n".join(lines).strip("\n")
     if not text:
         raise ValueError("the page has no text content")
     return text, title, url

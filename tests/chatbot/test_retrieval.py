@@ -10,6 +10,7 @@ from chatbot.retrieval import (
     HybridRetriever,
     IndexHandle,
     build_query,
+    leading_code_block,
     points_back,
     query_vector,
     reciprocal_rank_fusion,
@@ -175,6 +176,24 @@ def test_a_passage_that_ends_by_pointing_ahead_gets_what_it_points_to(tmp_path, 
     # The list that the pointer announces follows it, once; what comes after the list does not.
     assert first.chunk.text.endswith("Bring the documents listed below.\n" + items.strip())
     assert "opens at nine" not in first.chunk.text
+
+
+def test_a_passage_that_ends_by_pointing_at_an_example_gets_the_whole_example(tmp_path, fake_embedder):
+    # "Here's a trivial example:" and then the code, in the next chunk: the passage showed an empty code block.
+    intro = "".join(f"Worker number {i} takes jobs off the queue until done. " for i in range(1, 12))
+    code = "```\ndef worker():\n    while True:\n        job()\nworker()\n```"
+    after = "".join(f"Thread number {i} stops when the main program stops it. " for i in range(1, 8))
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "threads.md").write_text(f"# Threads\n{intro}\nHere is a trivial example:\n{code}\n{after}\n",
+                                                encoding="utf-8")  # fmt: skip
+    ingest([tmp_path / "kb"], embedder=fake_embedder, index_dir=tmp_path / "index", progress=False)
+    indexed = IndexHandle(tmp_path / "index").get().chunks
+    assert indexed[0].text.endswith("Here is a trivial example:")  # the window cut before the code
+    passages = HybridRetriever(IndexHandle(tmp_path / "index"), fake_embedder).retrieve("worker example", [], k=2)
+    (first,) = [p for p in passages if p.chunk.position == 0]
+    assert first.chunk.text.endswith("Here is a trivial example:\n" + code)  # as written, indented
+    assert leading_code_block("\n" + code + "\nDone.") == code.split("\n")
+    assert leading_code_block("Done.\n" + code) == []
 
 
 def test_a_passage_that_ends_inside_a_list_gets_the_rest_of_the_list(tmp_path, fake_embedder):

@@ -47,6 +47,21 @@ def test_a_preformatted_block_that_shows_markdown_fences_stays_one_block(tmp_pat
     assert [heading for heading, _ in split_sections(doc.text)] == ["", "Links"]
 
 
+def test_code_on_a_web_page_keeps_its_indentation_and_empty_lines(tmp_path):
+    # As Sphinx highlights it: spans per token, the indentation in the text between them.
+    (tmp_path / "threads.html").write_text(
+        "<html><body><h1>Threads</h1><p>Here is an   example:</p>"
+        '<div class="highlight"><pre><span></span><span class="k">def</span> worker():\n'
+        '    <span class="k">while</span> True:\n        job()\n\n\nworker()\n</pre></div>'
+        "<p>Then   start it.</p><p></p><p>Done.</p></body></html>"
+    )
+    (doc,) = load_paths([tmp_path]).documents
+    assert doc.text == (
+        "# Threads\n\nHere is an example:\n\n```\ndef worker():\n    while True:\n        job()\n\n\nworker()\n```"
+        "\n\nThen start it.\n\nDone."
+    )
+
+
 def test_bad_files_are_reported_and_the_rest_loaded(kb_dir):
     (kb_dir / "image.png").write_bytes(b"\x89PNG\r\n")
     (kb_dir / "broken.csv").write_text("title,body\nx,y\n", encoding="utf-8")
