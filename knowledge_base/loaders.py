@@ -313,7 +313,25 @@ def is_link_list(tag: Any) -> bool:
 
 def _is_furniture(tag: Any) -> bool:
     names = [*(tag.get("class") or []), tag.get("id") or ""]
-    return any(HTML_FURNITURE.search(str(name)) for name in names if name)
+    return any(HTML_FURNITURE.search(str(name)) for name in names if name) or is_pager(tag)
+
+
+_PAGER_WORDS = frozenset({"next", "previous", "prev", "up", "back", "to", "top"})
+
+
+def is_pager(tag: Any) -> bool:
+    """True for a block that links to the next and previous pages and says nothing else: "Next: Introduction,
+    Previous: (dir), Up: (dir) [Contents][Index]" heads every section of a GNU Texinfo manual, in a
+    `<div class="header">` that names nothing a theme's furniture would."""
+    if tag.name not in ("div", "p", "nav") or tag.find(HEADINGS) is not None:
+        return False
+    links = tag.find_all("a")
+    if not any({"next", "prev", "previous"} & set(link.get("rel") or []) for link in links):
+        return False
+    text = tag.get_text(" ")
+    for link in links:
+        text = text.replace(link.get_text(" "), " ", 1)
+    return set(re.findall(r"[^\W\d_]+", text.lower())) <= _PAGER_WORDS
 
 
 def pdf_document(path: Path, source: str) -> Document:

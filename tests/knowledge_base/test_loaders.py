@@ -315,6 +315,20 @@ def test_generated_documentation_keeps_its_headings_without_their_permalinks(tmp
     assert "¶" not in doc.text and "On this page" not in doc.text  # furniture outside headings still goes
 
 
+def test_the_next_and_previous_links_of_a_manual_are_no_content(tmp_path):
+    # GNU Texinfo heads every section with them, in a <div class="header">.
+    (tmp_path / "manual.html").write_text(
+        '<html><body><div class="header"><p>Next: <a href="#Intro" rel="next">Introduction</a>, Previous: '
+        '<a href="dir.html" rel="prev">(dir)</a>, Up: <a href="dir.html" rel="up">(dir)</a> &nbsp; '
+        '[<a href="#toc" rel="contents">Contents</a>]</p></div><h2>1 Introduction</h2>'
+        '<p>Bash is the shell of the GNU system. Refunds are in the <a href="#r" rel="next">next section</a>.</p>'
+        "</body></html>",
+        encoding="utf-8",
+    )
+    (doc,) = load_paths([tmp_path]).documents
+    assert doc.text == "## 1 Introduction\n\nBash is the shell of the GNU system. Refunds are in the next section."
+
+
 def test_a_folders_urls_file_gives_its_files_pages(tmp_path):
     write_pdf(tmp_path / "warranty.pdf", "Warranty lasts two years.", title="Warranty")
     (tmp_path / "faq.csv").write_text("question,answer\nOpen on Sunday?,No.\n", encoding="utf-8")
