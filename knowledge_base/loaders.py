@@ -312,8 +312,25 @@ def is_link_list(tag: Any) -> bool:
 
 
 def _is_furniture(tag: Any) -> bool:
-    names = [*(tag.get("class") or []), tag.get("id") or ""]
+    names = [*(tag.get("class") or [])]
+    if tag.get("id") and not is_anchor(tag):
+        names.append(tag["id"])
     return any(HTML_FURNITURE.search(str(name)) for name in names if name) or is_pager(tag)
+
+
+def _letters_and_digits(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def is_anchor(tag: Any) -> bool:
+    """True when the `id` of `tag` is the address of a heading, made from its words: that of a heading, or of a
+    section named like its first heading. Such ids say what the text is about, not what part of the page it is:
+    "How do I share global variables across modules?" is `<section id="how-do-i-share-global-variables-...">` in
+    Sphinx, and "Cookies" is `<h2 id="cookies">` in most Markdown renderers."""
+    if tag.name in HEADINGS:
+        return True
+    heading = tag.find(HEADINGS)
+    return heading is not None and _letters_and_digits(heading.get_text()) == _letters_and_digits(str(tag["id"]))
 
 
 _PAGER_WORDS = frozenset({"next", "previous", "prev", "up", "back", "to", "top"})

@@ -329,6 +329,21 @@ def test_the_next_and_previous_links_of_a_manual_are_no_content(tmp_path):
     assert doc.text == "## 1 Introduction\n\nBash is the shell of the GNU system. Refunds are in the next section."
 
 
+def test_a_heading_whose_address_sounds_like_furniture_stays(tmp_path):
+    # Headings and sections get ids from their words; "cookies", "share" and "nav" name furniture elsewhere.
+    (tmp_path / "privacy.html").write_text(
+        '<html><body><main><h1 id="privacy">Privacy</h1><h2 id="cookies">Cookies</h2><p>We use two cookies.</p>'
+        '<section id="how-do-i-share-my-wishlist"><h2>How do I share my wishlist?</h2><p>Press Share.</p></section>'
+        '<div id="sidebar"><p>Popular: Returns</p></div><div id="comments"><p>Great article!</p></div>'
+        "</main></body></html>",
+        encoding="utf-8",
+    )
+    (doc,) = load_paths([tmp_path]).documents
+    assert doc.text == (
+        "# Privacy\n\n## Cookies\n\nWe use two cookies.\n\n## How do I share my wishlist?\n\nPress Share."
+    )
+
+
 def test_a_folders_urls_file_gives_its_files_pages(tmp_path):
     write_pdf(tmp_path / "warranty.pdf", "Warranty lasts two years.", title="Warranty")
     (tmp_path / "faq.csv").write_text("question,answer\nOpen on Sunday?,No.\n", encoding="utf-8")
