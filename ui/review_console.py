@@ -172,7 +172,10 @@ def build_review_page(desk: ReviewDesk, accounts: Accounts) -> gr.Blocks:
         status = gr.Markdown("Select a conversation in the queue.")
         with gr.Row():
             with gr.Column(scale=3):
-                transcript = gr.Chatbot(label="Conversation", height=420, sanitize_html=True)
+                # No "share" (to Hugging Face Spaces discussions) for customers' conversations; copies stay.
+                transcript = gr.Chatbot(
+                    label="Conversation", height=420, sanitize_html=True, buttons=["copy", "copy_all"]
+                )
             with gr.Column(scale=2):
                 details = gr.Markdown()
                 reply = gr.Textbox(label="Reply to the customer (edit the suggestion or write your own)", lines=6)
