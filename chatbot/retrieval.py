@@ -291,8 +291,7 @@ def with_what_follows(index: KnowledgeIndex, chunk: Chunk) -> Chunk:
     # The window can end inside a line (a list item of several sentences): the next chunk then finishes it.
     end_of_line, _, after = after.partition("\n") if shared and not after.startswith("\n") else ("", "", after)
     end_of_line = end_of_line.strip()
-    code = leading_code_block(after)
-    if pointer is not None and not end_of_line and code:
+    if pointer is not None and not end_of_line and (code := leading_code_block(after)):
         return replace(chunk, text="\n".join([chunk.text.rstrip(), *code]))  # "Here's an example:" and the example
     rest = [line.strip() for line in after.split("\n") if line.strip()]
     items = rest[: next((k for k, line in enumerate(rest) if not list_marker(line)), len(rest))]

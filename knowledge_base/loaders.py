@@ -241,6 +241,8 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
     for link in root.select(",".join(f"{h} a[href^='#']" for h in HEADINGS)):
         if not any(ch.isalnum() for ch in link.get_text()):
             link.decompose()
+    for pager in pagers(root):
+        pager.decompose()
     total = len(root.get_text(" ", strip=True))
     for tag in root.find_all(lambda tag: _is_furniture(tag) or is_link_list(tag)):
         # Never most of the page: a theme may name the content's own container "has-sidebar". Never what a heading
@@ -312,10 +314,10 @@ def is_link_list(tag: Any) -> bool:
 
 
 def _is_furniture(tag: Any) -> bool:
-    names = [*(tag.get("class") or [])]
-    if tag.get("id") and not is_anchor(tag):
-        names.append(tag["id"])
-    return any(HTML_FURNITURE.search(str(name)) for name in names if name) or is_pager(tag)
+    if any(HTML_FURNITURE.search(str(name)) for name in tag.get("class") or []):
+        return True
+    ident = str(tag.get("id") or "")
+    return bool(ident and HTML_FURNITURE.search(ident)) and not is_anchor(tag)
 
 
 def _letters_and_digits(text: str) -> str:
@@ -334,16 +336,25 @@ def is_anchor(tag: Any) -> bool:
 
 
 _PAGER_WORDS = frozenset({"next", "previous", "prev", "up", "back", "to", "top"})
+PAGER_RELS = ["next", "prev", "previous"]
+
+
+def pagers(root: Any) -> list[Any]:
+    """The blocks under `root` that link to the next and previous pages and say nothing else: "Next: Introduction,
+    Previous: (dir), Up: (dir) [Contents][Index]" heads every section of a GNU Texinfo manual, in a
+    `<div class="header">` that names nothing a theme's furniture would. Found from their rel=next/prev links (a
+    few per page), not by testing every block."""
+    blocks = {id(b): b for link in root.find_all("a", rel=PAGER_RELS) if (b := link.find_parent(["p", "div", "nav"]))}
+    return [block for block in blocks.values() if is_pager(block)]
 
 
 def is_pager(tag: Any) -> bool:
-    """True for a block that links to the next and previous pages and says nothing else: "Next: Introduction,
-    Previous: (dir), Up: (dir) [Contents][Index]" heads every section of a GNU Texinfo manual, in a
-    `<div class="header">` that names nothing a theme's furniture would."""
-    if tag.name not in ("div", "p", "nav") or tag.find(HEADINGS) is not None:
+    """True for a block whose links include one to the next or previous page and whose other words are only
+    "next", "previous", "up" and the like."""
+    if tag.find(HEADINGS) is not None:
         return False
     links = tag.find_all("a")
-    if not any({"next", "prev", "previous"} & set(link.get("rel") or []) for link in links):
+    if not any(set(PAGER_RELS) & set(link.get("rel") or []) for link in links):
         return False
     text = tag.get_text(" ")
     for link in links:
