@@ -51,6 +51,13 @@ def questions(html_dir: Path) -> list[dict]:
     return [{"id": f"dfaq-{k}", **row} for k, row in enumerate(rows)]
 
 
+def write_questions(rows: list[dict], path: Path) -> None:
+    """`rows` as the question file of `chatbot eval answers` (one JSON object per line)."""
+    with path.open("w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(row) + "\n" for row in rows)
+    print(f"{len(rows)} questions in {path}")
+
+
 def _letters(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", text.lower())
 
@@ -83,10 +90,7 @@ def main() -> None:
     for suffix in ("txt", "pdf"):
         with gzip.open(FAQ / f"debian-faq.en.{suffix}.gz") as fh:
             (args.out / suffix / f"debian-faq.{suffix}").write_bytes(fh.read())
-    rows = questions(args.out / "html")
-    with (args.out / "questions.jsonl").open("w", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(row) + "\n" for row in rows)
-    print(f"{len(rows)} questions in {args.out / 'questions.jsonl'}")
+    write_questions(questions(args.out / "html"), args.out / "questions.jsonl")
 
 
 if __name__ == "__main__":

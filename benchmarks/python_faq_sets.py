@@ -13,11 +13,11 @@ writes /tmp/pyfaq/html/ (the knowledge base) and /tmp/pyfaq/questions.jsonl. The
 """
 
 import argparse
-import json
 import shutil
 from pathlib import Path
 
 from bs4 import BeautifulSoup
+from debian_faq_sets import write_questions
 
 FAQ = Path("/usr/share/doc/python3.11/html/faq")
 
@@ -46,10 +46,7 @@ def main() -> None:
     for page in FAQ.glob("*.html"):
         if page.name != "index.html":  # the table of contents: every question again, with no answer
             shutil.copy(page, args.out / "html" / page.name)
-    rows = questions(args.out / "html")
-    with (args.out / "questions.jsonl").open("w", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(row) + "\n" for row in rows)
-    print(f"{len(rows)} questions in {args.out / 'questions.jsonl'}")
+    write_questions(questions(args.out / "html"), args.out / "questions.jsonl")
 
 
 if __name__ == "__main__":
