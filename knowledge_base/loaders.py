@@ -345,19 +345,15 @@ def pagers(root: Any) -> list[Any]:
     `<div class="header">` that names nothing a theme's furniture would. Found from their rel=next/prev links (a
     few per page), not by testing every block."""
     blocks = {id(b): b for link in root.find_all("a", rel=PAGER_RELS) if (b := link.find_parent(["p", "div", "nav"]))}
-    return [block for block in blocks.values() if is_pager(block)]
+    return [block for block in blocks.values() if _only_links(block)]
 
 
-def is_pager(tag: Any) -> bool:
-    """True for a block whose links include one to the next or previous page and whose other words are only
-    "next", "previous", "up" and the like."""
-    if tag.find(HEADINGS) is not None:
+def _only_links(block: Any) -> bool:
+    """True when `block` holds no heading and, besides its links, only words like "next", "previous", "up"."""
+    if block.find(HEADINGS) is not None:
         return False
-    links = tag.find_all("a")
-    if not any(set(PAGER_RELS) & set(link.get("rel") or []) for link in links):
-        return False
-    text = tag.get_text(" ")
-    for link in links:
+    text = block.get_text(" ")
+    for link in block.find_all("a"):
         text = text.replace(link.get_text(" "), " ", 1)
     return set(re.findall(r"[^\W\d_]+", text.lower())) <= _PAGER_WORDS
 
