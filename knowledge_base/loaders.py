@@ -257,6 +257,9 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
         collapsed = re.sub(r"\s+", " ", piece)
         if type(piece) is NavigableString and collapsed != piece and piece.find_parent("pre") is None:
             piece.replace_with(collapsed)  # type(): comments and doctypes are strings too, and stay unread
+    # A data table becomes one line per row (below); a table that holds headings, tables or code lays out the page
+    # (examples side by side, code with its line numbers): left as is, its code in blocks of its own.
+    data_tables = [table for table in root.find_all("table") if table.find(["table", "pre", *HEADINGS]) is None]
     # Preformatted text is code or a terminal session: a fenced block, so that its lines stay lines and a root
     # prompt ("# apt-get build-dep foo") is not read as a heading (`knowledge_base.chunking.code_lines`).
     # Its fence is longer than any fence inside it (a page that shows Markdown), which would otherwise close it.
@@ -264,8 +267,6 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
         code = pre.get_text().strip("\n")
         fence = "`" * max([3, *(len(f) + 1 for line in code.splitlines() if (f := fence_of(line)).startswith("`"))])
         pre.replace_with(f"\n\n{fence}\n{code}\n{fence}\n\n")
-    # A data table becomes one line per row; a table that holds headings or tables lays out the page: left as is.
-    data_tables = [table for table in root.find_all("table") if table.find(["table", *HEADINGS]) is None]
     for table in data_tables:
         rows = [
             [cell.get_text(" ", strip=True) for cell in row.find_all(["th", "td"])] for row in table.find_all("tr")

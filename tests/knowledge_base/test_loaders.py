@@ -344,6 +344,20 @@ def test_a_heading_whose_address_sounds_like_furniture_stays(tmp_path):
     )
 
 
+def test_code_in_a_table_stays_a_block_of_code(tmp_path):
+    # A tip box (DocBook) or examples side by side (MkDocs) lay out code in a table: read as a data table, its code
+    # became one line of a row, fences inline.
+    (tmp_path / "tips.html").write_text(
+        "<html><body><h1>Aliases</h1><table><tr><th>Tip</th></tr><tr><td><p>Shorten long options:</p>"
+        "<pre>alias ls='ls --time-style=+%d.%m.%y'\nalias ll='ls -l'</pre></td></tr></table>"
+        "<table><tr><th>Service</th><th>Days</th></tr><tr><td>Express</td><td>1</td></tr></table></body></html>",
+        encoding="utf-8",
+    )
+    (doc,) = load_paths([tmp_path]).documents
+    assert "Shorten long options:\n\n```\nalias ls='ls --time-style=+%d.%m.%y'\nalias ll='ls -l'\n```" in doc.text
+    assert doc.text.endswith("Service: Express; Days: 1")  # a table of data is still read row by row
+
+
 def test_a_folders_urls_file_gives_its_files_pages(tmp_path):
     write_pdf(tmp_path / "warranty.pdf", "Warranty lasts two years.", title="Warranty")
     (tmp_path / "faq.csv").write_text("question,answer\nOpen on Sunday?,No.\n", encoding="utf-8")
