@@ -232,7 +232,12 @@ def cite(sentence: str, number: int) -> str:
     return f"{sentence} [{number}]"
 
 
-_EMPHASIS = re.compile(r"\*\*|__|`")
+# Markdown's strong emphasis around words ("**Note**", "__not refundable__") and code spans' backticks. A lone "**"
+# ("the * and ** specifiers", "**kwargs", the pattern '**') is text, and so is a name in dunders ("__init__"):
+# underscores mark strong emphasis here only around words with a space between them.
+_EMPHASIS = re.compile(
+    r"(?<![\w*])\*\*(?=[^\s*])(.+?)(?<=[^\s*])\*\*(?![\w*])|(?<!\w)__(?=[^\s_])([^_]*?\s[^_]*?)(?<=\S)__(?!\w)"
+)
 MIN_ANSWER_WORDS = 6  # shorter sentences are mostly cross-references ("See Returns.") or fragments ...
 MIN_STATEMENT_WORDS = 3  # ... but from 3 words on one can answer outright, when it is the most like the question
 # A sentence of the answer's passage at least this share as like the question as the best one joins the answer.
@@ -269,7 +274,8 @@ def plain_sentence(sentence: str) -> str:
     """A passage sentence without Markdown emphasis, list markers, bracketed numbers and a leading "Yes,"/"No.", as
     a customer should read it. A page's own footnote marks ("a DMV office [1]") would read as citations of the
     wrong passages, and its "Yes" answers the page's question, not necessarily the customer's."""
-    return without_yes_no(_CITATION.sub("", _EMPHASIS.sub("", without_list_marker(sentence))).strip())
+    plain = _EMPHASIS.sub(lambda m: m.group(1) or m.group(2), without_list_marker(sentence)).replace("`", "")
+    return without_yes_no(_CITATION.sub("", plain).strip())
 
 
 _YES_NO = re.compile(r"^(?:yes|no)\s*[,.!;]\s+", re.I)
@@ -535,8 +541,11 @@ def extractive_answer(
     # "Next" skips what `candidate_sentences` left out: after the heading "Can I manage my benefits online?" the
     # passage says "Yes." (too short to keep) and then how.
     # After a list item comes the next item or the text after the list: its list, whole, is what follows it.
+    # So does a definition list's line ("BASH_VERSION: The version number ..."): the next defines another term.
     later = [k for k, c in enumerate(candidates) if c.passage == passage and c.position > position]
     following = [] if candidates[best].marker or not later else [min(later, key=lambda k: candidates[k].position)]
+    if following and defines(candidates[best].text) and defines(candidates[following[0]].text):
+        following = []
     same = sorted((k for k, c in enumerate(candidates) if c.passage == passage), key=lambda k: -similarities[k])
     # A sentence that leans on the one before it ("It is a DMV-approved course.", "You can also ...") brings that one:
     # alone, the customer cannot tell what "it" is.
@@ -568,6 +577,16 @@ def extractive_answer(
     ] or chosen
     text = compose([candidates[k] for k in sorted(chosen, key=lambda k: candidates[k].position)])
     return cite(text + "\n…" if cut else text, passage + 1)  # "…": the source has more
+
+
+_DEFINED_TERM = re.compile(r"^(?:(?!\. )[^?!:;])+: (?=\S)")
+
+
+def defines(sentence: str) -> bool:
+    """True for a sentence that gives a term and then its meaning, as a definition list's lines read
+    ("BASH_VERSION: The version number of the current instance of Bash.", see `knowledge_base.loaders.is_term`)."""
+    match = _DEFINED_TERM.match(sentence)
+    return match is not None and len(match.group(0).split()) <= MAX_TITLE_WORDS
 
 
 _POINTS_FORWARD = re.compile(

@@ -41,6 +41,7 @@ HTML_FURNITURE = re.compile(
 # ("Was this article helpful?", "Have more questions? Submit a request"): kept in the first page only.
 TEMPLATE_SHARE = 0.5
 TEMPLATE_MIN_PAGES = 3
+MAX_TERM_WORDS = 12  # a defined term is a name or a title; a longer <dt> is a sentence (see `is_term`)
 URLS_FILE = ".urls.json"  # a folder's {file: page address}, see `folder_urls`
 FAQ_QUESTION_KEYS = ("question", "q", "instruction")
 FAQ_ANSWER_KEYS = ("answer", "a", "response")
@@ -237,8 +238,9 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
     root = soup.find("main") or soup.find("article") or soup.body or soup
     for tag in root.find_all(HTML_NOISE):
         tag.decompose()
-    # A heading's permalink ("¶" in Sphinx and MkDocs, "#" in Docusaurus): a link within the page with no word.
-    for link in root.select(",".join(f"{h} a[href^='#']" for h in HEADINGS)):
+    # A heading's or a defined term's permalink ("¶" in Sphinx, MkDocs and Texinfo, "#" in Docusaurus): a link
+    # within the page with no word.
+    for link in root.select(",".join(f"{h} a[href^='#']" for h in [*HEADINGS, "dt"])):
         if not any(ch.isalnum() for ch in link.get_text()):
             link.decompose()
     for pager in pagers(root):
@@ -284,6 +286,8 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
             item.insert_before(f"\n{start + siblings.index(item)}. ")
         else:
             item.insert_before("\n- ")
+    for term in [term for term in root.find_all("dt") if is_term(term)]:
+        term.replace_with(f"\n{term.get_text(' ', strip=True)}: ")
     for block in root.find_all(["p", "div", "tr", "br", "section", "table", "ul", "ol", "dd", "dt"]):
         block.insert_after("\n")
     # Blocks are separated by one empty line and the words of a line by one space, except in code: its
@@ -298,6 +302,23 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
     if not text:
         raise ValueError("the page has no text content")
     return text, title, url
+
+
+def is_term(tag: Any) -> bool:
+    """True for a `<dt>` that names what the `<dd>` after it defines ("BASH_VERSION", "-e", "Billing cycle"): a few
+    words without closing punctuation. Term and definition are then one line ("BASH_VERSION: The version number of
+    the current instance of Bash."), a statement that says what it defines; on lines of their own the term reads as
+    a title and the definition, quoted alone, never names its subject. A question or a sentence (a FAQ written as a
+    definition list) stays a line of its own."""
+    text = tag.get_text(" ", strip=True)
+    following = tag.find_next_sibling()
+    return (
+        following is not None
+        and following.name == "dd"
+        and 0 < len(text.split()) <= MAX_TERM_WORDS
+        and text[-1] not in ".?!:;"
+        and tag.find(["p", "div", "pre", "ul", "ol", "table", *HEADINGS]) is None
+    )
 
 
 def is_link_list(tag: Any) -> bool:

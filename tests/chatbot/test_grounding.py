@@ -616,3 +616,42 @@ def test_a_heading_that_tells_the_situation_before_it_asks_is_left_out_whole():
     )
     first = candidate_sentences([passage(long_line + "Why wait?\nOrder today.")])[0]
     assert first.text.startswith("Parcels are handed") and not first.heading
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("**Note:** refunds take **5 days**.", "Note: refunds take 5 days."),
+        ("This is __not refundable__ at all.", "This is not refundable at all."),
+        ("Use `pip install shop` to add it.", "Use pip install shop to add it."),
+        # Not emphasis: what a technical page says as written.
+        (
+            "Collect the arguments using the * and ** specifiers.",
+            "Collect the arguments using the * and ** specifiers.",
+        ),
+        ("Pass them on as **kwargs to the next call.", "Pass them on as **kwargs to the next call."),
+        ("Python calls __init__ when the object is made.", "Python calls __init__ when the object is made."),
+        ("The pattern ‘**’ matches all files.", "The pattern ‘**’ matches all files."),
+    ],
+)
+def test_emphasis_marks_are_left_out_but_stars_and_underscores_in_text_stay(text, expected):
+    (candidate,) = candidate_sentences([passage(text)])
+    assert candidate.text == expected
+
+
+def test_the_line_of_a_definition_list_answers_without_the_next_terms_definition():
+    # A web page's definition list, as `knowledge_base.loaders.html_to_markdown` writes it: term and definition on
+    # one line. The next line defines another term; it is no continuation of the answer.
+    glossary = passage(
+        "Billing cycle: The period between two invoices, one calendar month by default.\n"
+        "Credit note: A document that cancels all or part of an invoice.\n"
+        "Invoice: The bill we send at the end of each billing cycle.",
+        title="Glossary",
+    )
+    candidates = candidate_sentences([glossary])
+    answer = extractive_answer(candidates, np.array([0.2, 0.8, 0.3]), [0.7])
+    assert answer == "Credit note: A document that cancels all or part of an invoice [1]."
+    # A statement is still followed by the sentence after it (`test_extractive_answer_brings_the_sentence_after...`).
+    prose = passage("Note: invoices are sent by e-mail every month. You can download them in your account too.")
+    answer = extractive_answer(candidate_sentences([prose]), np.array([0.8, 0.2]), [0.7])
+    assert answer.endswith("You can download them in your account too [1].")

@@ -315,6 +315,27 @@ def test_generated_documentation_keeps_its_headings_without_their_permalinks(tmp
     assert "¶" not in doc.text and "On this page" not in doc.text  # furniture outside headings still goes
 
 
+def test_a_defined_term_and_its_definition_are_one_line(tmp_path):
+    # Glossaries, option lists and settings references are definition lists. On a line of its own the term read as a
+    # title, and the definition, quoted as an answer, never said what it defines ("The version number of the current
+    # instance of Bash."). A FAQ written as a definition list keeps its questions on lines of their own.
+    (tmp_path / "glossary.html").write_text(
+        "<html><body><h1>Glossary</h1><dl>"
+        "<dt><code>-e</code></dt>\n<dd>\n<p>Exit immediately if a command fails.</p><p>Set it in scripts.</p></dd>"
+        '<dt id="cycle"><span>Billing cycle <a class="copiable-anchor" href="#cycle"> &para;</a></span></dt>'
+        "<dd>The period between two invoices.</dd><dt>Plans</dt><dd><ul><li>Basic</li><li>Pro</li></ul></dd>"
+        "</dl><h2>FAQ</h2><dl><dt>Can I change my plan?</dt><dd><p>Yes, at any time.</p></dd></dl></body></html>",
+        encoding="utf-8",
+    )
+    (doc,) = load_paths([tmp_path]).documents
+    assert doc.text == (
+        "# Glossary\n\n-e: Exit immediately if a command fails.\nSet it in scripts.\n\n"
+        "Billing cycle: The period between two invoices.\n\n"
+        "Plans:\n- Basic\n- Pro\n\n"
+        "## FAQ\n\nCan I change my plan?\nYes, at any time."
+    )
+
+
 def test_the_next_and_previous_links_of_a_manual_are_no_content(tmp_path):
     # GNU Texinfo heads every section with them, in a <div class="header">.
     (tmp_path / "manual.html").write_text(
