@@ -30,9 +30,11 @@ HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
 # Page furniture that is not content: menus, banners, cookie notices, scripts.
 HTML_NOISE = ["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg"]
 # Furniture inside the main content, by the class or id help-center themes give it ("related-articles",
-# "article-votes", "breadcrumbs", "cookie-banner"): a word of the name, between dashes or underscores.
+# "article-votes", "breadcrumbs", "cookie-banner"): a word of the name, between dashes or underscores, or a few
+# run together ("relatedtopics": LibreOffice's help; "jp-relatedposts": WordPress).
 HTML_FURNITURE = re.compile(
-    r"(?:^|[-_])(?:breadcrumbs?|toc|nav|navbar|navheader|navfooter|navigation|related|relatives|recent|recently|"
+    r"(?:^|[-_])(?:breadcrumbs?|toc|nav|navbar|navheader|navfooter|navigation|related(?:topics|articles|posts|links)?|"
+    r"relatives|recent|recently|"
     r"votes?|voting|share|sharing|social|comments?|sidebar|cookies?|consent|banner|pagination|pager|subscribe|"
     r"newsletter|promo|skip)(?:[-_]|$)",
     re.IGNORECASE,
@@ -41,7 +43,7 @@ HTML_FURNITURE = re.compile(
 # ("Was this article helpful?", "Have more questions? Submit a request"): kept in the first page only.
 TEMPLATE_SHARE = 0.5
 TEMPLATE_MIN_PAGES = 3
-MAX_TERM_WORDS = 12  # a defined term is a name or a title; a longer <dt> is a sentence (see `is_term`)
+MAX_TERM_WORDS = 12  # a defined term or a label is a name or a title; a longer one is a sentence (see `is_label`)
 URLS_FILE = ".urls.json"  # a folder's {file: page address}, see `folder_urls`
 FAQ_QUESTION_KEYS = ("question", "q", "instruction")
 FAQ_ANSWER_KEYS = ("answer", "a", "response")
@@ -270,10 +272,14 @@ def html_to_markdown(data: bytes) -> tuple[str, str, str]:
         fence = "`" * max([3, *(len(f) + 1 for line in code.splitlines() if (f := fence_of(line)).startswith("`"))])
         pre.replace_with(f"\n\n{fence}\n{code}\n{fence}\n\n")
     for table in data_tables:
-        rows = [
-            [cell.get_text(" ", strip=True) for cell in row.find_all(["th", "td"])] for row in table.find_all("tr")
-        ]
-        table.replace_with("\n\n" + "\n".join(table_lines(rows)) + "\n\n")
+        rows = [row.find_all(["th", "td"]) for row in table.find_all("tr")]
+        texts = [[cell.get_text(" ", strip=True) for cell in row] for row in rows]
+        # The first row names the columns when it is marked so (<th> in every cell with words, or <thead>); a table
+        # that marks none of its cells leaves it to the cells' words (`table_lines`); <th> elsewhere heads rows.
+        named = [cell for cell in rows[0] if cell.get_text(strip=True)] if rows else []
+        marked = table.find("thead") is not None or (bool(named) and all(cell.name == "th" for cell in named))
+        header = True if marked else (None if table.find("th") is None else False)
+        table.replace_with("\n\n" + "\n".join(table_lines(texts, header=header)) + "\n\n")
     for level in range(1, 7):
         for heading in root.find_all(f"h{level}"):
             heading.replace_with(f"\n\n{'#' * level} {heading.get_text(' ', strip=True)}\n\n")
@@ -310,13 +316,11 @@ def is_term(tag: Any) -> bool:
     the current instance of Bash."), a statement that says what it defines; on lines of their own the term reads as
     a title and the definition, quoted alone, never names its subject. A question or a sentence (a FAQ written as a
     definition list) stays a line of its own."""
-    text = tag.get_text(" ", strip=True)
     following = tag.find_next_sibling()
     return (
         following is not None
         and following.name == "dd"
-        and 0 < len(text.split()) <= MAX_TERM_WORDS
-        and text[-1] not in ".?!:;"
+        and is_label(tag.get_text(" ", strip=True))
         and tag.find(["p", "div", "pre", "ul", "ol", "table", *HEADINGS]) is None
     )
 
@@ -478,18 +482,37 @@ def _table_lines(table: Any) -> list[str]:
     return table_lines([[cell.text for cell in _distinct_cells(row)] for row in table.rows])
 
 
-def table_lines(rows: list[list[str]]) -> list[str]:
+def table_lines(rows: list[list[str]], *, header: bool | None = None) -> list[str]:
     """One line per row of a table, given its cells' texts: "header: cell; header: cell" under a header row, else
-    the cells. Each row then reads on its own, in a chunk and in an answer ("Express: 1-2 days; Price: 9.95")."""
+    the cells. Each row then reads on its own, in a chunk and in an answer ("Express: 1-2 days; Price: 9.95").
+
+    Args:
+        rows (`list[list[str]]`): the cells' texts, row by row.
+        header (`bool`, *optional*): whether the first row names the columns; unknown (a Word table, an HTML
+            table without <th>), it does when none of its cells is a sentence. A table of steps or of settings
+            and what they do ("Turning on protection" | "Choose File - Save As ... Save the document.") has none:
+            a row of a label and its text is then "label: text".
+    """
     rows = [[" ".join(cell.split()) for cell in row] for row in rows]
     rows = [row for row in rows if any(row)]
-    if len(rows) < 2 or len(rows[0]) < 2:
-        return ["; ".join(cell for cell in row if cell) for row in rows]
-    header, *body = rows
+    if header is None:
+        header = all(is_label(cell) for cell in rows[0] if cell) if rows else False
+    if len(rows) < 2 or len(rows[0]) < 2 or not header:
+        return [
+            f"{row[0]}: {row[1]}" if len(row) == 2 and is_label(row[0]) and row[1] else "; ".join(c for c in row if c)
+            for row in rows
+        ]
+    names, *body = rows
     return [
-        "; ".join(f"{name}: {cell}" if name else cell for name, cell in zip(header, row, strict=False) if cell)
+        "; ".join(f"{name}: {cell}" if name else cell for name, cell in zip(names, row, strict=False) if cell)
         for row in body
     ]
+
+
+def is_label(text: str) -> bool:
+    """True for a table cell or defined term that names something ("Turning on protection", "Price", "-e"): a few
+    words without closing punctuation."""
+    return 0 < len(text.split()) <= MAX_TERM_WORDS and text[-1] not in ".?!:;"
 
 
 def _distinct_cells(row: Any) -> list[Any]:

@@ -176,6 +176,25 @@ cargo build --offline</pre>
     assert [heading for heading, _ in split_sections(doc.text)] == ["Working offline", "Working offline > Layout"]
 
 
+def test_a_table_without_a_header_row_reads_row_by_row(tmp_path):
+    # LibreOffice's help: a table of what to do, with no <th>. Its first row was read as the columns' names:
+    # "Turning on protection: Turning off protection; Choose File - Save As ...: Open the document, ...".
+    (tmp_path / "page.html").write_text(
+        "<html><body><h1>Protecting documents</h1><table>"
+        "<tr><td><p>Turning on protection</p></td><td><p>Choose File - Save As and mark the check box.</p></td></tr>"
+        "<tr><td><p>Turning off protection</p></td><td><p>Open the document with its password.</p></td></tr>"
+        "</table><h2>Sizes</h2><table><tr><th>Weight</th><td>2 kg</td></tr><tr><th>Height</th><td>30 cm</td></tr>"
+        "</table><h2>Prices</h2><table><tr><td>Plan</td><td>Price</td></tr><tr><td>Basic</td><td>4.95</td></tr>"
+        "</table></body></html>",
+        encoding="utf-8",
+    )
+    (doc,) = load_paths([tmp_path]).documents
+    assert "\nTurning on protection: Choose File - Save As and mark the check box.\n" in doc.text
+    assert "\nTurning off protection: Open the document with its password.\n" in doc.text
+    assert "\nWeight: 2 kg\nHeight: 30 cm\n" in doc.text  # <th> heads each row here, not the columns
+    assert doc.text.endswith("\nPlan: Basic; Price: 4.95")  # a first row of labels still names the columns
+
+
 def test_pdf_text_layer_and_broken_pdf(tmp_path):
     write_pdf(tmp_path / "warranty.pdf", "Warranty lasts two years.", title="Warranty")
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
@@ -293,6 +312,18 @@ def test_a_page_whose_container_is_named_like_furniture_keeps_its_content(tmp_pa
     )
     (doc,) = load_paths([tmp_path]).documents
     assert "Two years on every product." in doc.text and "Popular" not in doc.text
+
+
+def test_furniture_named_in_words_run_together_is_left_out(tmp_path):
+    # LibreOffice's help ends every page with links to other pages, one per line, in <div class="relatedtopics">.
+    (tmp_path / "page.html").write_text(
+        "<html><body><h1>Footnotes</h1><p>Choose Insert - Footnote and Endnote.</p>"
+        '<div class="relatedtopics"><p>Related Topics</p><div><p><a href="endnotes.html">Endnotes</a></p>'
+        '<p><a href="captions.html">Captions</a></p></div></div></body></html>',
+        encoding="utf-8",
+    )
+    (doc,) = load_paths([tmp_path]).documents
+    assert doc.text == "# Footnotes\n\nChoose Insert - Footnote and Endnote."
 
 
 def test_generated_documentation_keeps_its_headings_without_their_permalinks(tmp_path):
