@@ -25,8 +25,17 @@ REPEATED_SHARE = 0.3  # ... at the same height on at least this share of the pag
 BULLETS = "•◦▪▫‣●○■□➢►–"
 
 _PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–—]?\s*(?:\d+|[ivxlcdm]+)\s*[-–—]?(?:\s*(?:of|/)\s*\d+)?$", re.I)
-# A table of contents: dot leaders (". . . . 13"), and its column of page numbers ("1 1 2 2 3").
-_CONTENTS = re.compile(r"(?:\.\s?){5,}|…\s*\d+$|^(?:\d+|[ivxlc]+)(?:\s+(?:\d+|[ivxlc]+))*$", re.I)
+# A table of contents: dot leaders (". . . . 13"), and its column of page numbers ("1 1 2 2 3"). LaTeX's leaders
+# come apart into lines of their own (". . ." or "."), and entries keep a few ("1.1.1 The shell prompt . .").
+_CONTENTS = re.compile(
+    r"(?:\.\s?){5,}|…\s*\d+$|^(?:\d+|[ivxlc]+)(?:\s+(?:\d+|[ivxlc]+))*$|^[.\s]+$|(?:\s\.){2,}(?:\s+\d+)?$", re.I
+)
+_CONTENTS_HEADING = re.compile(r"^#+ (?:table of )?contents$|^#+ list of (?:tables|figures|illustrations)$", re.I)
+_CONTENTS_ENTRY = re.compile(r"^(?:[\d.]+|[A-Z](?:\.\d+)+|[ivxlc]+\.?)(?:\s|$)|\s\d+$", re.I)
+CONTENTS_SHARE = 0.5  # ... when at least this share of its blocks are entries
+# Typewriter fonts set code and commands: LiberationMono, DejaVuSansMono, Courier, Consolas, CMTT10 (LaTeX).
+_MONOSPACE = re.compile(r"mono|courier|consol|menlo|inconsolata|typewriter|cmtt|lmtt|(?:^|[^a-z])tt\d", re.I)
+MONO_SHARE = 0.9  # a line set this much in a typewriter font (by characters) is code
 _URL_CUT = re.compile(r"(?:https?://|www\.)\S*[./\-_#?=&]$")
 _NUMBERED = re.compile(r"^(?:\d{1,2}[.)]|\(?[a-z][.)]|\(\d{1,2}\))\s")
 _UNMAPPED = re.compile(r"\(cid:\d+\)")
@@ -45,6 +54,7 @@ class Line:
     bottom: float
     size: float  # font size, the median of the line's characters
     page_height: float
+    mono: bool = False  # set in a typewriter font: a line of code or a command (`MONO_SHARE`)
 
 
 def pdf_markdown(lines: list[Line]) -> str:
@@ -54,14 +64,38 @@ def pdf_markdown(lines: list[Line]) -> str:
         return ""
     body = body_size(lines)
     dropped = furniture(lines, body)
-    kept = [line for k, line in enumerate(lines) if k not in dropped and not _CONTENTS.search(line.text)]
+    kept = [
+        line
+        for k, line in enumerate(lines)
+        if k not in dropped and (line.mono or not _CONTENTS.search(line.text))  # code may say "..."
+    ]
     levels = heading_levels(kept, body)
     blocks: list[str] = []
     previous: Line | None = None
     indent = 0.0  # where the text of the current list item starts (its continuation lines align there)
     for line in kept:
-        level = levels.get(size_class(line)) if len(line.text.split()) <= MAX_HEADING_WORDS else None
         text = line.text
+        # Code keeps its lines, in a fenced block: "# apt-get update" is a root prompt, not a heading, and a command
+        # joined to the sentence before it could not be run. Its indentation is kept from where each line starts,
+        # in characters of a typewriter font (0.6 of its size wide). A sentence that has not ended goes on in it
+        # instead, on the next line: a web address set in the typewriter font ("from the Debian website" +
+        # "(https://...)."); a command set apart below it ("execute the command" + "dpkg --list") is code.
+        goes_on = (
+            previous is not None
+            and not blocks[-1].startswith(("#", "```"))
+            and not ends_clause(blocks[-1])
+            and not new_paragraph(previous, line, blocks[-1], indent, body)
+        )
+        if line.mono and not goes_on and not (text[0] in BULLETS and text[1:2] == " "):
+            if previous is not None and previous.mono and blocks[-1].startswith("```"):
+                spaces = " " * max(0, round((line.x0 - indent) / (0.6 * line.size)))
+                blocks[-1] = blocks[-1].removesuffix("\n```") + f"\n{spaces}{text}\n```"
+            else:
+                blocks.append(f"```\n{text}\n```")
+                indent = line.x0  # where the block's lines start
+            previous = line
+            continue
+        level = levels.get(size_class(line)) if len(line.text.split()) <= MAX_HEADING_WORDS else None
         if level is not None:
             # A heading wrapped over lines ("4.1 On what ... GNU/Linux" + "run?") is one heading.
             if previous is not None and blocks and blocks[-1].startswith("#") and _same_heading(previous, line):
@@ -77,7 +111,7 @@ def pdf_markdown(lines: list[Line]) -> str:
         # `previous` is None only before the first block.
         if (
             previous is None
-            or blocks[-1].startswith("#")
+            or blocks[-1].startswith(("#", "```"))
             or item
             or new_paragraph(previous, line, blocks[-1], indent, body)
         ):
@@ -86,11 +120,32 @@ def pdf_markdown(lines: list[Line]) -> str:
         else:
             blocks[-1] = joined(blocks[-1], text)
         previous = line
+    blocks = without_contents(blocks)
     # List items on consecutive lines, as in Markdown; paragraphs and headings apart.
     return "".join(
         block if k == 0 else ("\n" if _is_item(blocks[k - 1]) and _is_item(block) else "\n\n") + block
         for k, block in enumerate(blocks)
     )
+
+
+def without_contents(blocks: list[str]) -> list[str]:
+    """`blocks` without the table of contents and the lists of tables and figures: a section so named whose blocks
+    are mostly entries (a section number first, or a page number last), or none. Its lines repeat the headings of the
+    document, so a question matches them better than the text that answers it; a "Contents" section of other
+    text (what is in the box) stays."""
+    kept: list[str] = []
+    skipping = False
+    for k, block in enumerate(blocks):
+        if block.startswith("#"):
+            end = next((j for j in range(k + 1, len(blocks)) if blocks[j].startswith("#")), len(blocks))
+            entries = blocks[k + 1 : end]
+            # Without entries, its leader lines are gone (`_CONTENTS`): a heading over nothing.
+            skipping = bool(_CONTENTS_HEADING.match(block)) and (
+                sum(bool(_CONTENTS_ENTRY.search(entry)) for entry in entries) >= CONTENTS_SHARE * len(entries)
+            )
+        if not skipping:
+            kept.append(block)
+    return kept
 
 
 def _is_item(block: str) -> bool:
@@ -208,11 +263,12 @@ def pdf_lines(path: Path) -> list[Line]:
                     continue
                 # "(cid:149)": a glyph the font does not map to a character, which no reader can use.
                 text = " ".join(_UNMAPPED.sub("", item.get_text()).replace("\x00", "").split())
-                sizes = [c.size for c in item if isinstance(c, LTChar) and not c.get_text().isspace()]
-                if text and sizes:
+                chars = [c for c in item if isinstance(c, LTChar) and not c.get_text().isspace()]
+                if text and chars:
+                    mono = sum(bool(_MONOSPACE.search(c.fontname)) for c in chars) >= MONO_SHARE * len(chars)
                     lines.append(
                         Line(number, text, item.x0, item.x1, height - item.y1, height - item.y0,
-                             statistics.median(sizes), height)
+                             statistics.median(c.size for c in chars), height, mono)
                     )  # fmt: skip
     return lines
 

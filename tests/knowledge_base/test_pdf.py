@@ -8,9 +8,11 @@ from knowledge_base.pdf import Line, furniture, joined, pdf_markdown
 from tests.pdfs import write_pdf_pages
 
 
-def line(page: int, top: float, text: str, *, x0: float = 60, x1: float | None = None, size: float = 10) -> Line:
+def line(
+    page: int, top: float, text: str, *, x0: float = 60, x1: float | None = None, size: float = 10, mono: bool = False
+) -> Line:
     right = x1 if x1 is not None else 500 if len(text) > 40 else x0 + 5 * len(text)
-    return Line(page, text, x0, right, top, top + size, size, 842)
+    return Line(page, text, x0, right, top, top + size, size, 842, mono)
 
 
 def test_wrapped_paragraphs_are_one_line_each_and_a_larger_line_is_a_heading():
@@ -88,6 +90,43 @@ def test_running_headers_page_numbers_and_contents_lines_are_left_out_but_the_fi
     assert furniture(plain, 10) == set()
 
 
+def test_lines_in_a_typewriter_font_are_a_code_block_and_a_root_prompt_is_no_heading():
+    # The Debian Reference's PDF: every "# command" (a root prompt) became a heading and cut its section in two.
+    lines = [
+        line(0, 60, "Shutting down", size=16),
+        line(0, 100, "You can shut the system down from the command line."),
+        line(0, 115, "# shutdown -h now", mono=True),
+        line(0, 127, "# poweroff -i -f", x0=72, mono=True),  # 2 characters in
+        line(0, 142, "Do this only as root."),
+        line(0, 154, "• The apt-get command", mono=True),  # a list item that names a command is no code
+        line(0, 170, "The manual is on the Debian website"),
+        line(0, 182, "(https://www.debian.org/doc/).", mono=True),  # an address that ends the sentence
+        line(0, 200, "To list the packages, execute the command"),
+        line(0, 220, "dpkg --list", mono=True),  # set apart: a command
+    ]
+    assert pdf_markdown(lines) == (
+        "## Shutting down\n\nYou can shut the system down from the command line.\n\n"
+        "```\n# shutdown -h now\n  # poweroff -i -f\n```\n\nDo this only as root.\n\n- The apt-get command\n\n"
+        "The manual is on the Debian website (https://www.debian.org/doc/).\n\n"
+        "To list the packages, execute the command\n\n```\ndpkg --list\n```"
+    )
+
+
+def test_a_table_of_contents_is_left_out_but_a_section_named_contents_stays():
+    lines = [
+        line(0, 40, "Contents", size=16),
+        line(0, 70, "1 Getting started . ."),
+        line(0, 82, ". . ."),
+        line(0, 94, "1.1 Shutting down . . . 12"),
+        line(0, 106, "1.2 Users"),
+        line(1, 40, "List of Tables", size=16),
+        line(1, 70, "2.1 Package tools . . . . 40"),
+        line(1, 100, "Contents", size=16),
+        line(1, 130, "The box holds the printer, its power cord and a quick-start guide."),
+    ]
+    assert pdf_markdown(lines) == ("## Contents\n\nThe box holds the printer, its power cord and a quick-start guide.")
+
+
 def test_lines_join_over_hyphens_and_cut_addresses():
     assert joined("It runs on the Pen-", "tium") == "It runs on the Pentium"
     assert joined("for 32-", "bit PCs") == "for 32-bit PCs"
@@ -108,6 +147,7 @@ def test_a_real_pdf_reads_as_paragraphs_under_its_heading(tmp_path):
             page(1, [(60, 90, 18, "Returns and refunds"), (60, 120, 10, "Start the return from your account, print")]),
             page(2, [(60, 90, 10, "the label and take the parcel to a post office.")]),
             page(3, [(60, 90, 10, "These items cannot be returned:"), (70, 104, 10, "• Gift cards.")]),
+            page(4, [(60, 90, 10, "To check the label, run:"), (60, 104, 10, "`# acme-label --check")]),
         ],
     )
     doc = pdf_document(tmp_path / "handbook.pdf", "handbook.pdf")
@@ -115,5 +155,6 @@ def test_a_real_pdf_reads_as_paragraphs_under_its_heading(tmp_path):
     assert doc.text == (
         "## Returns and refunds\n\n"
         "Start the return from your account, print the label and take the parcel to a post office.\n\n"
-        "These items cannot be returned:\n\n- Gift cards."
+        "These items cannot be returned:\n\n- Gift cards.\n\n"
+        "To check the label, run:\n\n```\n# acme-label --check\n```"
     )
