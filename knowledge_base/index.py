@@ -145,6 +145,32 @@ def _tokenize(texts: list[str]) -> list[list[str]]:
     )
 
 
+PARTICLES = frozenset({"in", "on", "out", "off", "up", "down", "over", "back"})  # "log in", "check out", "set up"
+
+
+def joined_words(text: str) -> list[str]:
+    """Each two adjacent words of `text` written as one, where that makes a word of 5 letters or more: "shut down"
+    -> "shutdown", "log in" -> "login", "web site" -> "website". Words of one letter and words with an apostrophe
+    are left alone ("driver's license" would count "driver" twice: "driver" + "s"), and so are stopwords other than
+    a verb's particle: stemmed, "for me" would be "form", "for getting" "forget"."""
+    from bm25s.stopwords import STOPWORDS_EN
+
+    def joinable(word: str, *, second: bool) -> bool:
+        return bool(re.fullmatch(r"[^\W\d_]{2,}", word)) and (
+            word not in STOPWORDS_EN or (second and word in PARTICLES)
+        )
+
+    joined = []
+    for phrase in re.split(r"[^\w\s'’-]", text.lower()):  # not across punctuation: "..., how" is no word
+        words = re.findall(r"[\w'’]+", phrase)
+        joined += [
+            a + b
+            for a, b in zip(words, words[1:], strict=False)
+            if joinable(a, second=False) and joinable(b, second=True) and len(a + b) >= 5
+        ]
+    return joined
+
+
 class KnowledgeIndex:
     """Chunks with their unit vectors, searchable by inner product (FAISS) and by BM25.
 
@@ -227,10 +253,13 @@ class KnowledgeIndex:
         """Rows of up to `k` chunks sharing terms with `query`, best BM25 score first."""
         if not self.chunks:
             return []
-        tokens = _tokenize([query])
-        if not tokens[0]:
+        tokens = _tokenize([query])[0]
+        # Two words the knowledge base writes as one ("shut down" -> "shutdown", "log in" -> "login", "user name"
+        # -> "username") count as that word too.
+        tokens += [token for token in _tokenize([" ".join(joined_words(query))])[0] if token in self._bm25.vocab_dict]
+        if not tokens:
             return []
-        rows, scores = self._bm25.retrieve(tokens, k=min(k, len(self.chunks)), show_progress=False)
+        rows, scores = self._bm25.retrieve([tokens], k=min(k, len(self.chunks)), show_progress=False)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
 
     def save(self, index_dir: Path) -> Path:

@@ -96,6 +96,21 @@ def test_keyword_search_hears_cant_as_cannot():
     assert index.search_bm25("what CAN’T be returned?", 1)[0][0] == 0  # any case, typographic apostrophe
 
 
+def test_keyword_search_hears_two_words_as_the_one_the_knowledge_base_writes():
+    from chatbot.types import Chunk
+    from knowledge_base.index import KnowledgeIndex, Manifest
+
+    chunks = [
+        Chunk("a", "power.md", "Power", "Run shutdown before you unplug the machine.", 0),
+        Chunk("b", "system.md", "System", "The system needs the right time zone.", 0),
+        Chunk("c", "account.md", "Account", "Use the login page with your username.", 0),
+    ]
+    index = KnowledgeIndex.build(Manifest("fake", 4, 120, 30), chunks, np.eye(3, 4, dtype=np.float32))
+    assert index.search_bm25("how do I shut down?", 1)[0][0] == 0
+    assert index.search_bm25("where do I log in with my user name?", 1)[0][0] == 2
+    assert index.search_bm25("wxyz", 1) == []  # no word of the knowledge base, joined or not
+
+
 def test_the_words_typos_are_corrected_toward_are_counted_at_ingest_and_saved_with_the_snapshot(built_index):
     from knowledge_base.index import KnowledgeIndex, current_snapshot
     from knowledge_base.spelling import word_counts
