@@ -253,10 +253,10 @@ class KnowledgeIndex:
         """Rows of up to `k` chunks sharing terms with `query`, best BM25 score first."""
         if not self.chunks:
             return []
-        tokens = _tokenize([query])[0]
         # Two words the knowledge base writes as one ("shut down" -> "shutdown", "log in" -> "login", "user name"
         # -> "username") count as that word too.
-        tokens += [token for token in _tokenize([" ".join(joined_words(query))])[0] if token in self._bm25.vocab_dict]
+        tokens, joined = _tokenize([query, " ".join(joined_words(query))])
+        tokens += [token for token in joined if token in self._bm25.vocab_dict]
         if not tokens:
             return []
         rows, scores = self._bm25.retrieve([tokens], k=min(k, len(self.chunks)), show_progress=False)

@@ -80,13 +80,16 @@ def pdf_markdown(lines: list[Line]) -> str:
         # in characters of a typewriter font (0.6 of its size wide). A sentence that has not ended goes on in it
         # instead, on the next line: a web address set in the typewriter font ("from the Debian website" +
         # "(https://...)."); a command set apart below it ("execute the command" + "dpkg --list") is code.
-        goes_on = (
-            previous is not None
-            and not blocks[-1].startswith(("#", "```"))
-            and not ends_clause(blocks[-1])
-            and not new_paragraph(previous, line, blocks[-1], indent, body)
-        )
-        if line.mono and not goes_on and not (text[0] in BULLETS and text[1:2] == " "):
+        if (
+            line.mono
+            and not (text[0] in BULLETS and text[1:2] == " ")
+            and not (
+                previous is not None
+                and not blocks[-1].startswith(("#", "```"))
+                and not ends_clause(blocks[-1])
+                and not new_paragraph(previous, line, blocks[-1], indent, body)
+            )
+        ):
             if previous is not None and previous.mono and blocks[-1].startswith("```"):
                 spaces = " " * max(0, round((line.x0 - indent) / (0.6 * line.size)))
                 blocks[-1] = blocks[-1].removesuffix("\n```") + f"\n{spaces}{text}\n```"
