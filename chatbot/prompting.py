@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from functools import cache
 
 from chatbot.grounding import text_and_code
 from chatbot.types import Passage, Turn
+from knowledge_base.spelling import Speller, word_counts
 
 SYSTEM_RULES = (
     "You are a customer-support assistant. Answer the customer's question using only the numbered "
@@ -98,11 +100,29 @@ _SMALL_TALK_EMOJI = {"👍": "ok", "👌": "ok", "✅": "ok", "🙂": "ok", "�
 _SMALL_TALK_PRIORITY = ("help", "about_bot", "goodbye", "thanks", "greeting", "acknowledgement")
 
 
+# The English words of a request for a person, toward which `wants_human` corrects a customer's typos: "can I talkk
+# to someone?", "how to speak tosomebody" (Bitext's customer messages). The knowledge base's own words, which the
+# search corrects toward, need not include them.
+_HUMAN_REQUEST_WORDS = (
+    "talk speak chat connect contact transfer put human person agent someone somebody representative operator staff "
+    "real live customer service please to with me an a the"
+)
+
+
+@cache
+def _human_request_speller() -> Speller:
+    return Speller(word_counts([_HUMAN_REQUEST_WORDS]))
+
+
 def wants_human(message: str) -> bool:
     """True when the customer asks for a person ("agent", "can I talk to a human?", "quiero hablar con una
-    persona")."""
+    persona"), also with a typo in the English words of the request ("can I talkk to someone?")."""
+
+    def asks(text: str) -> bool:
+        return bool(_HUMAN_REQUEST.search(text) or _HUMAN_REQUEST_OTHER.search(text))
+
     text = message.strip()
-    return bool(_HUMAN_REQUEST.search(text) or _HUMAN_REQUEST_OTHER.search(text))
+    return asks(text) or asks(_human_request_speller().correct(text))
 
 
 def small_talk(message: str) -> str | None:

@@ -7,6 +7,11 @@ session). Only a word that neither the knowledge base nor an English dictionary 
 word of the knowledge base one edit away (a letter left out, added or changed, or two swapped), the most frequent
 there when several are: a real word that the knowledge base does not use ("weather") stays as it is, and so do short
 words, where one edit is too easily another word ("wifi", "wife").
+
+A space left out is the other typo of fast typing: "close my freemiumaccount", "speak tosomebody". Such a word, when
+nothing is one edit away, is read as the two words of the knowledge base it is made of. Both must be its words (the
+split serves its search, like the corrections): an English dictionary alone splits names and brands into words and
+fragments ("albertsons" -> "albert sons", "walgreens" -> "wal greens").
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from typing import Any
 _WORD = re.compile(r"[^\W\d_]+")  # letters only: order numbers and codes ("LK-12345678") are never touched
 MIN_LETTERS = 5  # shorter words are left as written
 MAX_LETTERS = 24  # longer runs of letters are compounds, identifiers or text without spaces
+# A word of fewer letters is one half of a run-together pair only when it is a stopword ("tosomebody"): the short
+# words of a big knowledge base split names and brands (doc2dial's: "johnnys" -> "john nys", "comcast" -> "com cast").
+MIN_SPLIT_LETTERS = 4
 
 
 def word_counts(texts: Iterable[str]) -> dict[str, int]:
@@ -50,6 +58,7 @@ class Speller:
 
         self._known = SpellChecker(language=None, distance=1)
         self._known.word_frequency.load_json(vocabulary)
+        self._counts = vocabulary
 
     @staticmethod
     def warm_up() -> None:
@@ -65,4 +74,20 @@ class Speller:
         lower = word.lower()
         if not MIN_LETTERS <= len(word) <= MAX_LETTERS or lower in self._known or lower in _english():
             return word
-        return self._known.correction(lower) or word
+        # pyspellchecker returns a word longer than its longest known word by more than 3 letters as it is.
+        corrected = self._known.correction(lower)
+        return corrected if corrected not in (None, lower) else self._split(lower) or word
+
+    def _split(self, word: str) -> str | None:
+        """`word` as two words of the knowledge base written together, with the space put back ("freemiumaccount" ->
+        "freemium account"); the split whose rarer half is the more frequent when there are several; None when there
+        is none."""
+        from bm25s.stopwords import STOPWORDS_EN
+
+        def part(text: str) -> int:
+            usable = len(text) >= MIN_SPLIT_LETTERS or text in STOPWORDS_EN
+            return self._counts.get(text, 0) if usable else 0
+
+        splits = [(min(part(word[:i]), part(word[i:])), i) for i in range(2, len(word) - 1)]
+        count, i = max(splits)
+        return f"{word[:i]} {word[i:]}" if count else None

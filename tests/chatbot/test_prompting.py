@@ -33,6 +33,9 @@ def passage(text, title="Refunds"):
         "Je voudrais parler à un conseiller",
         "Posso parlare con un operatore?",
         "Ik wil graag iemand spreken",
+        "can I talkk to someone?",  # typos of Bitext's customers
+        "how to speak tosomebody",
+        "I want to talk to an agnet",
     ],
 )
 def test_requests_for_a_person(message):

@@ -37,3 +37,22 @@ def test_words_of_other_languages_are_corrected_toward_the_knowledge_base_too():
     speller = Speller(word_counts(["Die Rücksendung ist kostenlos.", "La devolución es gratuita."]))
     assert speller.correct("Ist die Rücksednung kostenlos?") == "Ist die rücksendung kostenlos?"
     assert speller.correct("¿La devolucion es gratis?") == "¿La devolución es gratis?"  # the accent counts as one edit
+
+
+def test_two_words_typed_without_the_space_between_them_are_split_into_the_knowledge_bases_words():
+    speller = Speller(word_counts([*KB, "Close a freemium account under Settings."]))
+    assert speller.correct("close my freemiumaccount") == "close my freemium account"
+    assert speller.correct("when do I get my refundto my card") == "when do I get my refund to my card"
+    assert speller.correct("Expressdelivery?") == "express delivery?"
+
+
+def test_a_word_is_split_only_into_words_of_the_knowledge_base_and_never_into_fragments():
+    speller = Speller(word_counts([*KB, "Wal, greens and albert: our sons", "ar lug"]))
+    # Names and brands that an English dictionary would split: "albert sons" are both words of this knowledge base,
+    # so "albertsons" is split ...
+    assert speller.correct("is albertsons open") == "is albert sons open"
+    # ... but "wal" and "ar" are short and no stopwords: too likely a fragment of a name to be half of a word.
+    assert speller.correct("walgreens near me") == "walgreens near me"
+    assert speller.correct("un lugar") == "un lugar"
+    # "paymet" is no word, and neither "pay" nor "met" is the knowledge base's: left as written.
+    assert speller.correct("paymet failed") == "paymet failed"
