@@ -252,6 +252,10 @@ SAME_TOPIC = 0.75
 COVERAGE_WEIGHT = 0.3
 MAX_HEADING_WORDS = 30  # a longer line that ends in a question is a paragraph, not a heading
 MAX_TITLE_WORDS = 12  # a longer line without closing punctuation is a cut sentence or a table row, not a title
+# What a sentence that defines the term a "What is X?" question asks about adds to its score. Mentions of a term
+# are often as like the question as its definition ("The shell sets the default value to the value of HISTSIZE" beside
+# "HISTSIZE: The maximum number of commands to remember"), and a glossary's long entries lower its passages' scores.
+DEFINITION_BONUS = 0.1
 MAX_LIST_WORDS = 160  # a list (steps, options) comes whole when the answer, list included, stays this short
 # (Bitext: 110 cut 12 of 300 answers' lists, token F1 60.60; 160 cut none, 60.80)
 
@@ -428,6 +432,43 @@ def expects_quantity(question: str) -> bool:
     return bool(_QUANTITY_QUESTION.search(question))
 
 
+# "What is a coroutine?", "what's HISTSIZE", "What does TEMPORARY VISITOR mean?", "define deductible": the
+# question names a term and asks what it is.
+_DEFINITION_QUESTION = re.compile(
+    r"^\W*(?:what(?:'s|\u2019s| is| are)|what does|what do|define|meaning of)\s+(?:(?:a|an|the)\s+)?(?P<term>.+?)"
+    r"(?:\s+mean)?[\s?.!]*$",
+    re.I,
+)
+# "X: ...", "X means ...", "X refers to ...", and "X is a/an/the ..." ("Iterators are required to have ..." says
+# something about iterators, not what they are).
+_DEFINITION_OPENING = re.compile(
+    r"^\W*(?:(?:a|an|the)\s+)?(?P<term>[^:]+?)(?::\s|\s+(?:means|refers to)\s|\s+(?:is|are)\s+(?:a|an|the|one)\s)",
+    re.I,
+)
+
+
+def asked_term(question: str) -> str | None:
+    """The term that `question` asks the meaning of ("What is a coroutine?" -> "coroutine"), or None for another kind
+    of question. A term of more than `MAX_TITLE_WORDS` words is a question about something else ("What is the
+    procedure if ..."). English only."""
+    match = _DEFINITION_QUESTION.match(question.strip())
+    if match is None:
+        return None
+    term = match.group("term").strip(" \"'\u201c\u201d")
+    return term if 0 < len(term.split()) <= MAX_TITLE_WORDS else None
+
+
+def _term_words(text: str) -> list[str]:
+    return stems(_WORD.findall(text.lower().replace("\u2019", "'")))
+
+
+def defines_term(sentence: str, term: str) -> bool:
+    """True when `sentence` opens by defining `term`: "coroutine: Coroutines are ...", "A coroutine is ...", "HISTSIZE
+    means ..."; words compared by their stems, so "coroutines" is "coroutine"."""
+    match = _DEFINITION_OPENING.match(plain_sentence(sentence))
+    return match is not None and _term_words(match.group("term")) == _term_words(term)
+
+
 def question_coverage(question: str, sentences: list[str]) -> np.ndarray:
     """For each sentence, the share of the question's content words and numbers (`content_terms`) that it has too;
     all 0.0 when the question has none ("What now?")."""
@@ -493,6 +534,8 @@ def extractive_answer(
     quantity_bonus: float = 0.1,
     coverages: np.ndarray | None = None,
     coverage_weight: float = COVERAGE_WEIGHT,
+    term: str | None = None,
+    definition_bonus: float = DEFINITION_BONUS,
 ) -> str:
     """Compose an answer from the best passage sentences, cited.
 
@@ -513,6 +556,9 @@ def extractive_answer(
         coverages (`np.ndarray`, *optional*): each sentence's `question_coverage`; none counts as 0.
         coverage_weight (`float`, *optional*, defaults to `COVERAGE_WEIGHT`): what a full coverage adds to a
             sentence's score.
+        term (`str`, *optional*): the term the question asks the meaning of (`asked_term`); a sentence that
+            defines it (`defines_term`) gets `definition_bonus` added to its score.
+        definition_bonus (`float`, *optional*, defaults to `DEFINITION_BONUS`): see `term`.
     """
     if not candidates:
         return ""
@@ -532,6 +578,8 @@ def extractive_answer(
         similarities = similarities + quantity_bonus * has_number
     scores = (1 - passage_weight) * similarities + passage_weight * passage_scores
     scores = scores + coverage_weight * coverages
+    if term is not None:
+        scores = scores + definition_bonus * np.array([defines_term(c.text, term) for c in candidates])
     best = answering_sentence(candidates, scores, similarities)
     passage, position = candidates[best].passage, candidates[best].position
     # The sentence that names the topic is often followed by the one that answers ("If you have minimum
@@ -541,12 +589,13 @@ def extractive_answer(
     # "Next" skips what `candidate_sentences` left out: after the heading "Can I manage my benefits online?" the
     # passage says "Yes." (too short to keep) and then how.
     # After a list item comes the next item or the text after the list: its list, whole, is what follows it.
-    # So does a definition list's line ("BASH_VERSION: The version number ..."): the next defines another term.
     later = [k for k, c in enumerate(candidates) if c.passage == passage and c.position > position]
     following = [] if candidates[best].marker or not later else [min(later, key=lambda k: candidates[k].position)]
-    if following and defines(candidates[best].text) and defines(candidates[following[0]].text):
-        following = []
     same = sorted((k for k, c in enumerate(candidates) if c.passage == passage), key=lambda k: -similarities[k])
+    # A definition list's line ("BASH_VERSION: The version number ...") is followed by none of the list's other
+    # lines, next or alike: they define other terms.
+    if defines(candidates[best].text):
+        following, same = ([k for k in ks if not defines(candidates[k].text)] for ks in (following, same))
     # A sentence that leans on the one before it ("It is a DMV-approved course.", "You can also ...") brings that one:
     # alone, the customer cannot tell what "it" is.
     before = [k for k, c in enumerate(candidates) if c.passage == passage and c.position == position - 1]

@@ -15,10 +15,12 @@ from chatbot.config import Settings
 from chatbot.errors import ChatbotError, IndexNotBuiltError, InputError, ModelLoadError
 from chatbot.generation import DEFAULT_GENERATOR_NAME, FirstPieceLate, Generator
 from chatbot.grounding import (
+    asked_term,
     candidate_sentences,
     cite,
     cited_in,
     content_terms,
+    defines_term,
     expects_quantity,
     extractive_answer,
     list_marker,
@@ -299,6 +301,11 @@ class ChatService:
         confidence = max((p.confidence for p in shown), default=0.0)
         latency = {"retrieval": (retrieved - started) * 1000}
         unsure = confidence < handoff_threshold(settings, self.retriever.offtopic_ceiling())
+        if unsure and (term := asked_term(self.retriever.spelled(message))) is not None:
+            # "What is GIL?": a glossary's passage defines many terms, so it is hardly like a question that names only
+            # one (cosine 0.29 for the Python glossary's, handed over below 0.42). Its line that defines the term
+            # asked about ("GIL: See global interpreter lock.") is evidence enough.
+            unsure = not any(defines_term(c.text, term) for c in candidate_sentences(shown))
         if unsure or nothing_new:
             # Staff get the passages' best sentences as a suggestion to start from.
             suggestion = Answer(self._extract(message, shown, said), Decision.EXTRACTED, confidence, sources=shown)
@@ -500,6 +507,7 @@ class ChatService:
             [p.confidence for p in passages],
             wants_quantity=expects_quantity(message),
             coverages=question_coverage(message, named),
+            term=asked_term(message),
         )
         # A list or code block with nothing before it says what it is under its heading ("Items that cannot be
         # returned:", "Configuration:").

@@ -3,9 +3,11 @@ import pytest
 
 from chatbot.grounding import (
     MAX_LIST_WORDS,
+    asked_term,
     candidate_sentences,
     cite,
     cited_in,
+    defines_term,
     extractive_answer,
     is_customer_heading,
     leans_back,
@@ -655,3 +657,51 @@ def test_the_line_of_a_definition_list_answers_without_the_next_terms_definition
     prose = passage("Note: invoices are sent by e-mail every month. You can download them in your account too.")
     answer = extractive_answer(candidate_sentences([prose]), np.array([0.8, 0.2]), [0.7])
     assert answer.endswith("You can download them in your account too [1].")
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("What is a coroutine?", "coroutine"),
+        ("what's HISTSIZE", "HISTSIZE"),
+        ('What does "TEMPORARY VISITOR" mean?', "TEMPORARY VISITOR"),
+        ("What are credit notes?", "credit notes"),
+        ("define deductible", "deductible"),
+        ("How do I pay?", None),
+        ("What is the procedure if I was not a resident of New York when I bought my car?", None),  # no term
+    ],
+)
+def test_a_question_that_asks_what_a_term_means_names_the_term(question, term):
+    assert asked_term(question) == term
+
+
+@pytest.mark.parametrize(
+    ("sentence", "term", "defines"),
+    [
+        ("Credit note: A document that cancels all or part of an invoice.", "credit notes", True),
+        ("A credit note is a document that cancels an invoice.", "credit note", True),
+        ("HISTSIZE means the number of commands to remember.", "HISTSIZE", True),
+        ("The shell sets the default value to the value of HISTSIZE.", "HISTSIZE", False),
+        ("A credit note cancels an invoice.", "credit note", False),
+        ("Credit notes are sent by e-mail.", "credit note", False),  # about credit notes, not what they are
+        ("Invoice: The bill we send at the end of each billing cycle.", "credit note", False),
+    ],
+)
+def test_a_sentence_defines_a_term_when_it_opens_with_the_term_and_what_it_is(sentence, term, defines):
+    assert defines_term(sentence, term) is defines
+
+
+def test_the_definition_of_the_term_asked_about_answers_before_sentences_that_mention_it():
+    # The Bash manual: for "What is HISTSIZE?" a sentence that uses the variable was as like the question as the line
+    # that defines it, and its passage was a little more trusted.
+    startup = passage("The shell sets the default value to the value of HISTSIZE after reading any startup files.")
+    variables = passage(
+        "HISTIGNORE: A colon-separated list of patterns used to decide which command lines should be saved.\n"
+        "HISTSIZE: The maximum number of commands to remember on the history list.",
+        title="Bash Variables",
+    )
+    candidates = candidate_sentences([startup, variables])
+    similarities = np.array([0.52, 0.45, 0.49])
+    assert extractive_answer(candidates, similarities, [0.40, 0.38]).startswith("The shell sets")
+    answer = extractive_answer(candidates, similarities, [0.40, 0.38], term=asked_term("What is HISTSIZE?"))
+    assert answer == "HISTSIZE: The maximum number of commands to remember on the history list [2]."

@@ -150,6 +150,29 @@ def test_weak_evidence_hands_off_and_flags_the_conversation(make_service, fake_g
     assert answer.sources  # staff still see what was found
 
 
+def test_a_term_that_the_knowledge_base_defines_is_answered_though_its_passage_is_hardly_like_the_question(
+    make_service, kb_dir, settings, fake_embedder
+):
+    from knowledge_base.ingest import ingest
+
+    (kb_dir / "glossary.md").write_text(
+        "# Glossary\n\n"
+        "Billing cycle: The period between two invoices, one calendar month by default.\n\n"
+        "Credit note: A document that cancels all or part of an invoice.\n\n"
+        "Invoice: The bill we send at the end of each billing cycle.\n",
+        encoding="utf-8",
+    )
+    ingest([kb_dir], embedder=fake_embedder, index_dir=settings.index_dir, progress=False)
+    service = make_service(handoff_confidence=0.99, answer_mode="extractive")
+    answer = service.ask("What is a credit note?")
+    assert answer.decision is Decision.EXTRACTED
+    assert answer.text.startswith("Credit note: A document that cancels all or part of an invoice")
+    assert service.ask("What are credit notes?").decision is Decision.EXTRACTED
+    # Nothing defines what else is asked: handed over as before.
+    assert service.ask("What is a gift voucher?").decision is Decision.HANDOFF_LOW_CONFIDENCE
+    assert service.ask("How do credit notes work?").decision is Decision.HANDOFF_LOW_CONFIDENCE
+
+
 def test_customer_can_ask_for_a_person(make_service, fake_generator):
     service = make_service()
     answer = service.ask("Can I talk to a human please?")
