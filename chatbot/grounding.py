@@ -592,10 +592,19 @@ def extractive_answer(
     later = [k for k, c in enumerate(candidates) if c.passage == passage and c.position > position]
     following = [] if candidates[best].marker or not later else [min(later, key=lambda k: candidates[k].position)]
     same = sorted((k for k, c in enumerate(candidates) if c.passage == passage), key=lambda k: -similarities[k])
-    # A definition list's line ("BASH_VERSION: The version number ...") is followed by none of the list's other
-    # lines, next or alike: they define other terms.
+    # A definition list's line ("BASH_VERSION: The version number ...") goes on with its own entry only: the sentences
+    # after it up to the next line that defines a term. The others, next or alike, are about other terms.
     if defines(candidates[best].text):
-        following, same = ([k for k in ks if not defines(candidates[k].text)] for ks in (following, same))
+        entry_end = min(
+            (c.position for c in candidates if c.passage == passage and c.position > position and defines(c.text)),
+            default=None,
+        )
+        own = {
+            k
+            for k, c in enumerate(candidates)
+            if c.passage == passage and position < c.position and (entry_end is None or c.position < entry_end)
+        }
+        following, same = ([k for k in ks if k in own] for ks in (following, same))
     # A sentence that leans on the one before it ("It is a DMV-approved course.", "You can also ...") brings that one:
     # alone, the customer cannot tell what "it" is.
     before = [k for k, c in enumerate(candidates) if c.passage == passage and c.position == position - 1]
@@ -629,13 +638,17 @@ def extractive_answer(
 
 
 _DEFINED_TERM = re.compile(r"^(?:(?!\. )[^?!:;])+: (?=\S)")
+# A defined term is a name of a few words ("BASH_VERSION", "asynchronous generator iterator", "Turning on
+# protection"); before a colon, more words are a sentence's ("There are two production-ready versions of Python: 2.x
+# and 3.x.").
+MAX_DEFINED_WORDS = 6
 
 
 def defines(sentence: str) -> bool:
     """True for a sentence that gives a term and then its meaning, as a definition list's lines read
     ("BASH_VERSION: The version number of the current instance of Bash.", see `knowledge_base.loaders.is_term`)."""
     match = _DEFINED_TERM.match(sentence)
-    return match is not None and len(match.group(0).split()) <= MAX_TITLE_WORDS
+    return match is not None and len(match.group(0).split()) <= MAX_DEFINED_WORDS
 
 
 _POINTS_FORWARD = re.compile(

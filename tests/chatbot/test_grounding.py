@@ -657,6 +657,13 @@ def test_the_line_of_a_definition_list_answers_without_the_next_terms_definition
     prose = passage("Note: invoices are sent by e-mail every month. You can download them in your account too.")
     answer = extractive_answer(candidate_sentences([prose]), np.array([0.8, 0.2]), [0.7])
     assert answer.endswith("You can download them in your account too [1].")
+    # A sentence with a colon in it is no definition: the sentences before it in its passage can come too.
+    prose = passage(
+        "As of version 3.9, there is a major new release every 12 months. "
+        "There are two production-ready versions of Python: 2.x and 3.x. The recommended version is 3.x."
+    )
+    answer = extractive_answer(candidate_sentences([prose]), np.array([0.7, 0.8, 0.3]), [0.7])
+    assert answer.startswith("As of version 3.9")
 
 
 @pytest.mark.parametrize(
@@ -696,12 +703,19 @@ def test_the_definition_of_the_term_asked_about_answers_before_sentences_that_me
     # that defines it, and its passage was a little more trusted.
     startup = passage("The shell sets the default value to the value of HISTSIZE after reading any startup files.")
     variables = passage(
-        "HISTIGNORE: A colon-separated list of patterns used to decide which command lines should be saved.\n"
-        "HISTSIZE: The maximum number of commands to remember on the history list.",
+        "HISTIGNORE: A colon-separated list of patterns used to decide which command lines should be saved. "
+        "HISTIGNORE subsumes the function of HISTCONTROL.\n"
+        "HISTSIZE: The maximum number of commands to remember on the history list. "
+        "If the value is 0, commands are not saved in the history list.\n"
+        "HISTTIMEFORMAT: If this variable is set and not null, its value is used as a format string.",
         title="Bash Variables",
     )
     candidates = candidate_sentences([startup, variables])
-    similarities = np.array([0.52, 0.45, 0.49])
+    similarities = np.array([0.52, 0.45, 0.47, 0.49, 0.46, 0.44])
     assert extractive_answer(candidates, similarities, [0.40, 0.38]).startswith("The shell sets")
     answer = extractive_answer(candidates, similarities, [0.40, 0.38], term=asked_term("What is HISTSIZE?"))
-    assert answer == "HISTSIZE: The maximum number of commands to remember on the history list [2]."
+    # The definition and the rest of its entry; nothing of the other variables' entries, however alike.
+    assert answer == (
+        "HISTSIZE: The maximum number of commands to remember on the history list. "
+        "If the value is 0, commands are not saved in the history list [2]."
+    )
