@@ -463,9 +463,9 @@ def _term_words(text: str) -> list[str]:
 
 
 def defines_term(sentence: str, term: str) -> bool:
-    """True when `sentence` opens by defining `term`: "coroutine: Coroutines are ...", "A coroutine is ...", "HISTSIZE
-    means ..."; words compared by their stems, so "coroutines" is "coroutine"."""
-    match = _DEFINITION_OPENING.match(plain_sentence(sentence))
+    """True when `sentence` (a candidate's text: plain already) opens by defining `term`: "coroutine: Coroutines are
+    ...", "A coroutine is ...", "HISTSIZE means ..."; words compared by their stems, so "coroutines" is "coroutine"."""
+    match = _DEFINITION_OPENING.match(sentence)
     return match is not None and _term_words(match.group("term")) == _term_words(term)
 
 

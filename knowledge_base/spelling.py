@@ -58,7 +58,6 @@ class Speller:
 
         self._known = SpellChecker(language=None, distance=1)
         self._known.word_frequency.load_json(vocabulary)
-        self._counts = vocabulary
 
     @staticmethod
     def warm_up() -> None:
@@ -86,7 +85,7 @@ class Speller:
 
         def part(text: str) -> int:
             usable = len(text) >= MIN_SPLIT_LETTERS or text in STOPWORDS_EN
-            return self._counts.get(text, 0) if usable else 0
+            return self._known[text] if usable else 0  # how often the knowledge base says it (0: never)
 
         splits = [(min(part(word[:i]), part(word[i:])), i) for i in range(2, len(word) - 1)]
         count, i = max(splits)
