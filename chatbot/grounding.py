@@ -469,6 +469,22 @@ def defines_term(sentence: str, term: str) -> bool:
     return match is not None and _term_words(match.group("term")) == _term_words(term)
 
 
+def passage_defines(passage: Passage, term: str) -> bool:
+    """True when one of `passage`'s sentences defines `term` (`defines_term`)."""
+    return any(defines_term(c.text, term) for c in candidate_sentences([passage]))
+
+
+def with_definition(shown: list[Passage], passages: list[Passage], term: str) -> list[Passage]:
+    """`shown` (the first of `passages`), or when none of them defines `term` and a later passage does, `shown` with
+    the first such passage in place of its last one. A glossary's chunk holds several terms and is hardly like a
+    question that names one: the Python glossary's line for "finder" was in the fourth passage found, "importer"
+    in the eighth, and an FAQ answer that uses the word was read instead."""
+    if not shown or any(passage_defines(p, term) for p in shown):
+        return shown
+    later = next((p for p in passages[len(shown) :] if passage_defines(p, term)), None)
+    return shown if later is None else [*shown[:-1], later]
+
+
 def question_coverage(question: str, sentences: list[str]) -> np.ndarray:
     """For each sentence, the share of the question's content words and numbers (`content_terms`) that it has too;
     all 0.0 when the question has none ("What now?")."""

@@ -20,19 +20,20 @@ from chatbot.grounding import (
     cite,
     cited_in,
     content_terms,
-    defines_term,
     expects_quantity,
     extractive_answer,
     list_marker,
     list_runs,
     names_nothing,
     passage_body,
+    passage_defines,
     question_coverage,
     quoting_passage,
     said_in,
     streamed_units,
     supporting_passage,
     text_and_code,
+    with_definition,
     without_list_marker,
     without_yes_no,
 )
@@ -291,6 +292,10 @@ class ChatService:
             return self._finish(conversation_id, answer, started)
         retrieved = time.perf_counter()
         shown = passages[: settings.prompt_passages]
+        # "What is a coroutine?": the passage that defines the term is read, also when the search ranked it lower.
+        term = asked_term(self.retriever.spelled(message))
+        if term is not None:
+            shown = with_definition(shown, passages, term)
         # A reply that names nothing ("No, I haven't.") goes on from the answers before it: what they said is left
         # out of this one, or the customer reads the same answer again. When they said everything the passages
         # say, the customer still wants more than the knowledge base has: a person takes over.
@@ -301,11 +306,11 @@ class ChatService:
         confidence = max((p.confidence for p in shown), default=0.0)
         latency = {"retrieval": (retrieved - started) * 1000}
         unsure = confidence < handoff_threshold(settings, self.retriever.offtopic_ceiling())
-        if unsure and (term := asked_term(self.retriever.spelled(message))) is not None:
+        if unsure and term is not None:
             # "What is GIL?": a glossary's passage defines many terms, so it is hardly like a question that names only
             # one (cosine 0.29 for the Python glossary's, handed over below 0.42). Its line that defines the term
             # asked about ("GIL: See global interpreter lock.") is evidence enough.
-            unsure = not any(defines_term(c.text, term) for c in candidate_sentences(shown))
+            unsure = not any(passage_defines(passage, term) for passage in shown)
         if unsure or nothing_new:
             # Staff get the passages' best sentences as a suggestion to start from.
             suggestion = Answer(self._extract(message, shown, said), Decision.EXTRACTED, confidence, sources=shown)

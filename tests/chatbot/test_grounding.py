@@ -20,6 +20,7 @@ from chatbot.grounding import (
     split_sentences,
     streamed_units,
     supporting_passage,
+    with_definition,
     without_yes_no,
 )
 from chatbot.types import Chunk, Passage
@@ -719,3 +720,16 @@ def test_the_definition_of_the_term_asked_about_answers_before_sentences_that_me
         "HISTSIZE: The maximum number of commands to remember on the history list. "
         "If the value is 0, commands are not saved in the history list [2]."
     )
+
+
+def test_a_passage_found_lower_that_defines_the_term_asked_about_is_read_in_place_of_the_last_one_shown():
+    uses = [passage("Import the module before you call the finder."), passage("A finder is cached per path entry.")]
+    other = passage("Importer objects both find and load modules.", title="Glossary")
+    glossary = passage(
+        "finder: An object that tries to find the loader for a module being imported.", title="Glossary"
+    )
+    passages = [*uses, other, glossary]
+    assert with_definition(passages[:2], passages, "finder") == [uses[0], glossary]
+    # One shown defines it, or none found does: the passages shown stay as they were.
+    assert with_definition(passages[:2], passages, "importer") == passages[:2]
+    assert with_definition([glossary, *uses], [glossary, *uses, other], "finder") == [glossary, *uses]
