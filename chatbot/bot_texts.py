@@ -184,6 +184,10 @@ class BotTexts:
         except (KeyError, IndexError, ValueError):
             return SPECS[key].default.format(**values)
 
+    def all_texts(self) -> frozenset[str]:
+        """Every text as it reads now, the bot's fixed replies among them (a text with placeholders as written)."""
+        return frozenset(self[key] for key in SPECS)
+
     def is_default(self, key: str) -> bool:
         """True when the operator has not reworded `key`."""
         return key not in self.stored

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from chatbot.types import Passage, cited_numbers
+from chatbot.types import Passage, Turn, cited_numbers
 from knowledge_base.chunking import closes, code_blocks, ends_clause, ends_sentence, fence_of, starts_sentence
 
 # Where a sentence may end: after ".", "!" or "?" and any closing quote or bracket; it ends when the next word
@@ -192,6 +192,35 @@ def names_nothing(message: str) -> bool:
     "No, I haven't.", "What should I do?"). Its subject is the conversation."""
     words, numbers = content_terms(message.replace("\u2019", "'"))
     return not numbers and words <= _reply_stems()
+
+
+# How a reply to a yes/no question starts: "Yes, I am.", "Oh yeah, I use one.", "No, I haven't.", "Right." A "no" or
+# "right" only before a stop or a pronoun: "No refund came", "Right now I can't log in" are no replies. "I have ..."
+# neither: "I have questions about permits" is as often a new subject (a bare "I have." names nothing, see below).
+_YES_NO_REPLY = re.compile(
+    r"^\W*(?:(?:oh|well|ah|ok|okay)\W+)?(?:(?:yes|yeah|yep|yup|sure|of course|absolutely|definitely|certainly)\b"
+    r"|(?:no|nope|nah|correct|right|exactly)(?=\s*(?:[.,!;:]|$)|\s+(?:i|it|we|he|she|they|that|not)\b))",
+    re.I,
+)
+
+
+def answered_question(message: str, history: list[Turn]) -> str | None:
+    """The question that `message` answers: the last sentence of the conversation's last message, when that message
+    is the assistant's or staff's, that sentence asks ("Was your vehicle registered in another state?") and `message`
+    replies to it ("Yes", "No, it wasn't.", "Yes, in New Jersey.") without a question of its own. None otherwise.
+
+    The question says what a reply such as "Yes" is about: searched and answered with it, the reply finds the
+    passage that goes on from it.
+    """
+    if not history or history[-1].role not in ("assistant", "staff"):
+        return None
+    if not names_nothing(message):  # "Yes", "Okay. What should I do?": a reply, whatever it asks
+        if "?" in message or not _YES_NO_REPLY.match(message.replace("\u2019", "'")):
+            return None  # "Yes. And how long does a refund take?" asks something of its own
+    sentences = split_sentences(_CITATION.sub("", history[-1].content))
+    if not sentences or not sentences[-1].rstrip().endswith("?"):
+        return None
+    return sentences[-1].strip()
 
 
 def said_in(sentence: str, text: str) -> bool:

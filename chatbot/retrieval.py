@@ -11,7 +11,14 @@ from pathlib import Path
 import numpy as np
 
 from chatbot.errors import ChatbotError, ConfigError
-from chatbot.grounding import is_customer_heading, line_split, list_marker, names_nothing, points_forward
+from chatbot.grounding import (
+    answered_question,
+    is_customer_heading,
+    line_split,
+    list_marker,
+    names_nothing,
+    points_forward,
+)
 from chatbot.types import Chunk, Passage, Turn
 from knowledge_base.chunking import code_blocks, continues_a_list, overlap_length, with_list_start
 from knowledge_base.embedder import Embedder
@@ -183,13 +190,18 @@ class HybridRetriever:
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         index = self._searchable()
+        # "Yes" says what it is about through the question it answers ("Was it sent by express delivery?"): it is
+        # searched with that question, as one text with the conversation.
+        asked = answered_question(question, history)
         question = index.speller.correct(question)
+        if asked is not None:
+            question = f"{asked} {question}"
         history = [replace(t, content=index.speller.correct(t.content)) if t.role == "user" else t for t in history]
         earlier = earlier_messages(history, self.history_turns)
         if not earlier:
             return self._search_text(index, question, k)
         with_history = build_query(question, history, self.history_turns)
-        if points_back(question):
+        if asked is not None or points_back(question):
             # "Which countries is that available in?" names its subject only through the conversation: searched
             # as one text with it, and as sure as that text is.
             return self._search_text(index, with_history, k)

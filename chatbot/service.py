@@ -15,6 +15,7 @@ from chatbot.config import Settings
 from chatbot.errors import ChatbotError, IndexNotBuiltError, InputError, ModelLoadError
 from chatbot.generation import DEFAULT_GENERATOR_NAME, FirstPieceLate, Generator
 from chatbot.grounding import (
+    answered_question,
     asked_term,
     candidate_sentences,
     cite,
@@ -281,8 +282,12 @@ class ChatService:
         if kind is not None:
             return self._finish(conversation_id, Answer(self._text(kind), Decision.SMALL_TALK, 0.0), started)
 
+        # The bot's fixed replies say nothing about the knowledge base: "Yes" to "Is there anything else I can help
+        # you with?" answers no question the search could use (see `answered_question`).
+        texts = self.texts()
+        conversation = [t for t in earlier_turns if t.role != "assistant" or t.content not in texts.all_texts()]
         try:
-            passages = self.retriever.retrieve(message, earlier_turns, settings.retrieve_k)
+            passages = self.retriever.retrieve(message, conversation, settings.retrieve_k)
         except ChatbotError as err:
             # No index yet, or one the settings cannot read: the customer is not left with an error page, and staff
             # find the conversation in their queue. The message says what the operator must do.
@@ -299,6 +304,8 @@ class ChatService:
         # A reply that names nothing ("No, I haven't.") goes on from the answers before it: what they said is left
         # out of this one, or the customer reads the same answer again. When they said everything the passages
         # say, the customer still wants more than the knowledge base has: a person takes over.
+        asked = answered_question(message, conversation)
+        reading = message if asked is None else f"{asked} {message}"
         said = ""
         if names_nothing(message):
             said = "\n".join(t.content for t in earlier_turns if t.role in ("assistant", "staff"))
@@ -313,7 +320,7 @@ class ChatService:
             unsure = not any(passage_defines(passage, term) for passage in shown)
         if unsure or nothing_new:
             # Staff get the passages' best sentences as a suggestion to start from.
-            suggestion = Answer(self._extract(message, shown, said), Decision.EXTRACTED, confidence, sources=shown)
+            suggestion = Answer(self._extract(reading, shown, said), Decision.EXTRACTED, confidence, sources=shown)
             self.store.add_draft(conversation_id, suggestion)
             text, decision = (
                 ("handoff", Decision.HANDOFF_LOW_CONFIDENCE)
@@ -332,7 +339,7 @@ class ChatService:
             generation = self._generate(message, shown, history, confidence, latency, started)
             answer = _drain(generation) if review else (yield from generation)
         else:
-            answer = Answer(self._extract(message, shown, said), Decision.EXTRACTED, confidence, sources=shown)
+            answer = Answer(self._extract(reading, shown, said), Decision.EXTRACTED, confidence, sources=shown)
         if review:  # the answer is a draft for staff; the customer is told a person will reply
             latency.pop("first_token", None)
             self.store.add_draft(conversation_id, answer)

@@ -3,6 +3,7 @@ import pytest
 
 from chatbot.grounding import (
     MAX_LIST_WORDS,
+    answered_question,
     asked_term,
     candidate_sentences,
     cite,
@@ -23,7 +24,7 @@ from chatbot.grounding import (
     with_definition,
     without_yes_no,
 )
-from chatbot.types import Chunk, Passage
+from chatbot.types import Chunk, Passage, Turn
 
 
 def passage(text, title="Refunds"):
@@ -733,3 +734,33 @@ def test_a_passage_found_lower_that_defines_the_term_asked_about_is_read_in_plac
     # One shown defines it, or none found does: the passages shown stay as they were.
     assert with_definition(passages[:2], passages, "importer") == passages[:2]
     assert with_definition([glossary, *uses], [glossary, *uses, other], "finder") == [glossary, *uses]
+
+
+@pytest.mark.parametrize(
+    ("message", "last", "question"),
+    [
+        ("Yes", "Was your vehicle registered in another state?", "Was your vehicle registered in another state?"),
+        ("No, I haven\u2019t.", "Glad to help [1]. Have you sent it back [2]?", "Have you sent it back?"),
+        ("yes, in New Jersey", "Is the car registered in another state?", "Is the car registered in another state?"),
+        ("I do", "Do you have a receipt?", "Do you have a receipt?"),
+        ("Oh yeah, I use one of those plans", "Do you use a dental plan?", "Do you use a dental plan?"),
+        ("Sure, it's 12345.", "Could you give me your order number?", "Could you give me your order number?"),
+        ("Okay. What should I do?", "Have you sent it back?", "Have you sent it back?"),  # names nothing
+        # the message asks something new, or the last message asked nothing
+        ("How long does a refund take?", "Do you have a receipt?", None),
+        ("Yes. And how long does a refund take?", "Have you sent it back?", None),
+        ("I have questions about permits for people under 18", "Do you want an Enhanced ID?", None),
+        ("No refund has reached my card", "Anything else I can help with?", None),
+        ("Right now I cannot log in", "Anything else I can help with?", None),
+        ("Yes", "Refunds take 5 days [1].", None),
+        ("yesterday I sent it back", "Have you sent it back?", None),
+    ],
+)
+def test_a_reply_to_the_last_question_asked_is_told_from_other_messages(message, last, question):
+    history = [Turn("user", "I want a refund"), Turn("assistant", last)]
+    assert answered_question(message, history) == question
+    staff = [Turn("user", "I want a refund"), Turn("staff", last)]
+    assert answered_question(message, staff) == question
+    # The customer's own earlier question is not one the customer answers.
+    assert answered_question(message, [Turn("assistant", "Hello"), Turn("user", last)]) is None
+    assert answered_question(message, []) is None

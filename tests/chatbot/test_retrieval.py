@@ -89,13 +89,22 @@ def test_follow_up_uses_the_conversation(built_index, fake_embedder):
 def test_a_bare_reply_is_searched_and_judged_with_the_conversation(built_index, fake_embedder):
     # "Yes, I am." alone looks like no passage; with what the customer said before it is as sure as that text.
     retriever = HybridRetriever(IndexHandle(built_index), fake_embedder)
-    history = [Turn("user", "I want my refund on my credit card"), Turn("assistant", "Did you return the item?")]
+    history = [Turn("user", "I want my refund on my credit card"), Turn("assistant", "Got it.")]
     (passage,) = retriever.retrieve("Yes, I did.", history, k=1)
     assert passage.chunk.source == "kb/refunds.md"
     index = IndexHandle(built_index).get()
     (row,) = [i for i, c in enumerate(index.chunks) if c == passage.chunk]
     in_context = fake_embedder.embed(["Yes, I did.\nI want my refund on my credit card"])[0] @ index.vectors[row]
     assert passage.confidence == pytest.approx(max(float(in_context), 0.0), abs=1e-6)
+
+
+def test_a_reply_to_a_question_asked_is_searched_with_that_question(built_index, fake_embedder):
+    # "Yes" tells what the customer wants only with the question it answers.
+    retriever = HybridRetriever(IndexHandle(built_index), fake_embedder)
+    history = [Turn("user", "I have a question"), Turn("assistant", "Was it sent by express delivery?")]
+    assert retriever.retrieve("Yes", history, k=1)[0].chunk.source == "kb/shipping.md"
+    history = [Turn("user", "I need help"), Turn("staff", "Is it about express delivery?")]
+    assert retriever.retrieve("Yes, it is.", history, k=1)[0].chunk.source == "kb/shipping.md"
 
 
 def test_a_new_question_after_another_topic_finds_its_own_passage(built_index, fake_embedder):

@@ -272,6 +272,31 @@ def test_a_reply_that_names_nothing_goes_on_instead_of_repeating_the_answer_then
     assert service.ask("My parcel has not arrived", second.conversation_id).text == second.text
 
 
+def test_a_reply_to_the_question_asked_is_answered_with_what_the_knowledge_base_says_about_it(make_service):
+    service = make_service(handoff_confidence=0.1, answer_mode="extractive")
+    conversation = service.start_conversation()
+    service.store.add_message(conversation, "user", "I have a question")
+    service.store.add_message(conversation, "staff", "Was it sent by express delivery?")
+    answer = service.ask("Yes, it was.", conversation)
+    assert answer.decision is Decision.EXTRACTED
+    assert answer.text.startswith("Express delivery arrives the next business day")
+
+
+def test_a_yes_to_the_bots_own_offer_of_more_help_is_searched_as_what_it_says(make_service, monkeypatch):
+    from chatbot.grounding import answered_question
+
+    service = make_service(handoff_confidence=0.1, answer_mode="extractive")
+    conversation = service.ask("How long do refunds take?").conversation_id
+    assert service.ask("thanks", conversation).text.endswith("Is there anything else I can help you with?")
+    searched = []
+    retrieve = service.retriever.retrieve
+    monkeypatch.setattr(service.retriever, "retrieve", lambda q, h, k: searched.append(h) or retrieve(q, h, k))
+    service.ask("Yes, express delivery", conversation)
+    (history,) = searched  # the fixed reply is left out: what the customer and the bot's answers said stays
+    assert [t.role for t in history] == ["user", "assistant", "user"]
+    assert answered_question("Yes, express delivery", history) is None
+
+
 def test_auto_mode_answers_from_the_passages_with_the_built_in_model_and_never_loads_it(make_service, fake_generator):
     from chatbot.generation import DEFAULT_GENERATOR_NAME
 
