@@ -186,7 +186,9 @@ def evaluate_answers(
             for turn in q.history:
                 store.add_message(conversation, turn.role, turn.content)
             history = q.history[-2 * settings.history_turns :] if settings.history_turns else []  # as the service
-            retrieved = service.retriever.retrieve(q.question, history, max(top_k, settings.retrieve_k))
+            retrieved = service.retriever.retrieve(
+                q.question, service.searched_history(history), max(top_k, settings.retrieve_k)
+            )
             answer = service.ask(q.question, conversation)
             row = {
                 "id": q.id,

@@ -254,6 +254,13 @@ class ChatService:
         (sentiment,) = self.sentiment.classify([reason])
         self.store.set_feedback_reason(feedback_id, reason, sentiment)
 
+    def searched_history(self, turns: list[Turn]) -> list[Turn]:
+        """The earlier `turns` as the search reads them: without the bot's fixed replies, which say nothing about the
+        knowledge base ("Yes" to "Is there anything else I can help you with?" answers no question the search could
+        use, see `answered_question`)."""
+        fixed = self.texts().all_texts()
+        return [t for t in turns if t.role != "assistant" or t.content not in fixed]
+
     def _reply(self, conversation_id: str, message: str, asks_for_person: bool) -> PyGenerator[str, None, Answer]:
         started = time.perf_counter()
         settings = self.settings
@@ -282,10 +289,7 @@ class ChatService:
         if kind is not None:
             return self._finish(conversation_id, Answer(self._text(kind), Decision.SMALL_TALK, 0.0), started)
 
-        # The bot's fixed replies say nothing about the knowledge base: "Yes" to "Is there anything else I can help
-        # you with?" answers no question the search could use (see `answered_question`).
-        texts = self.texts()
-        conversation = [t for t in earlier_turns if t.role != "assistant" or t.content not in texts.all_texts()]
+        conversation = self.searched_history(earlier_turns)
         try:
             passages = self.retriever.retrieve(message, conversation, settings.retrieve_k)
         except ChatbotError as err:
@@ -301,11 +305,12 @@ class ChatService:
         term = asked_term(self.retriever.spelled(message))
         if term is not None:
             shown = with_definition(shown, passages, term)
+        # A reply to a question asked ("Was it sent by express delivery?" - "Yes") is answered for both together.
+        asked = answered_question(message, conversation)
+        reading = message if asked is None else f"{asked} {message}"
         # A reply that names nothing ("No, I haven't.") goes on from the answers before it: what they said is left
         # out of this one, or the customer reads the same answer again. When they said everything the passages
         # say, the customer still wants more than the knowledge base has: a person takes over.
-        asked = answered_question(message, conversation)
-        reading = message if asked is None else f"{asked} {message}"
         said = ""
         if names_nothing(message):
             said = "\n".join(t.content for t in earlier_turns if t.role in ("assistant", "staff"))
