@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from chatbot.textmetrics import token_f1
+from chatbot.textmetrics import answer_prose, token_f1
 from chatbot.types import Decision
 
 logger = logging.getLogger(__name__)
@@ -75,8 +75,9 @@ def lowest_scoring(rows: list[dict[str, Any]], questions: dict[str, Any], count:
     for row in rows:
         q = questions[row["id"]]
         if q.answerable and q.reference and not row["handed_off"]:
+            f1 = token_f1(answer_prose(row["answer"]), q.reference)
             scored.append({"id": row["id"], "question": q.question, "reference": q.reference,
-                           "answer": row["answer"], "f1": token_f1(row["answer"], q.reference)})  # fmt: skip
+                           "answer": row["answer"], "f1": f1})  # fmt: skip
     return sorted(scored, key=lambda s: s["f1"])[:count]
 
 

@@ -26,7 +26,7 @@ from chatbot.errors import InputError
 from chatbot.eval_report import write_report
 from chatbot.service import ChatService, handoff_threshold
 from chatbot.storage import SqlStore
-from chatbot.textmetrics import token_f1
+from chatbot.textmetrics import answer_prose, token_f1
 from chatbot.types import BOT_REPLIES, Decision, Turn
 
 RECALL_AT = (1, 5, 10)
@@ -133,7 +133,11 @@ def summarise(rows: list[dict[str, Any]], questions: list[EvalQuestion]) -> dict
         summary[f"recall_within_{WORD_BUDGET}_words"] = round(budget_hits / n, 4)
         summary["mrr@10"] = round(sum(1 / (r + 1) for r in ranks if r is not None) / n, 4)
         summary["ndcg@10"] = round(sum(ndcgs) / n, 4)
-        f1s = [token_f1(row["answer"], q.reference or "") for row, q in scored]
+        # A hand-off answers nothing: its message ("I'm passing your conversation to ... our support team") scores 0,
+        # not the words it shares with the reference.
+        f1s = [
+            0.0 if row["handed_off"] else token_f1(answer_prose(row["answer"]), q.reference or "") for row, q in scored
+        ]
         summary["token_f1"] = round(100 * sum(f1s) / n, 2)
         answered = [f for (row, _), f in zip(scored, f1s, strict=True) if not row["handed_off"]]
         summary["token_f1_answered"] = round(100 * sum(answered) / len(answered), 2) if answered else None

@@ -2,6 +2,7 @@
 
 `token_f1` is the SQuAD/doc2dial answer F1 (lower-cased, punctuation and English articles removed, bag of
 tokens); `rouge_l` is the ROUGE-L F-measure (longest common subsequence of the same tokens, beta = 1).
+`answer_prose` is what of a product answer they score.
 """
 
 from __future__ import annotations
@@ -12,6 +13,15 @@ from collections import Counter
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
+_CITATION = re.compile(r"\s*\[\d+\]")
+_MORE = re.compile(r"\s*…$")
+
+
+def answer_prose(answer: str) -> str:
+    """The words of an answer: its citations ("[1]") and the closing "…" that says the source goes on are links and
+    signs, and no reference text holds them. Without this, "[1]" counts as the word "1" (doc2dial's gold spans are a
+    median 17 words, so one extra word costs about 3% of a right answer's F1)."""
+    return _MORE.sub("", _CITATION.sub("", answer)).strip()
 
 
 def normalise_tokens(text: str) -> list[str]:

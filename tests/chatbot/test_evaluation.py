@@ -108,6 +108,28 @@ def test_summary_counts_handoffs_on_answerable_questions():
     assert summary["handoff_rate_answerable"] == 0.5 and "recall@1" not in summary
 
 
+def test_token_f1_scores_the_answers_words_and_a_handoff_as_nothing():
+    from chatbot.evaluation import EvalQuestion
+    from chatbot.textmetrics import answer_prose
+
+    assert (
+        answer_prose("Refunds take 5 days [1]. Express is faster [2].\n…") == "Refunds take 5 days. Express is faster."
+    )
+    reference = "our support team will reply"
+    rows = [
+        {"id": "1", "answer": "Refunds take 5 days [1].", "decision": "extracted", "handed_off": False,
+         "sources": [], "latency_ms": {"total": 1.0}},
+        {"id": "2", "answer": "I'm passing your conversation to our support team; they will reply here.",
+         "decision": "handoff_low_confidence", "handed_off": True, "sources": [], "latency_ms": {"total": 1.0}},
+    ]  # fmt: skip
+    questions = [
+        EvalQuestion("1", "q1", reference="Refunds take 5 days"),
+        EvalQuestion("2", "q2", reference=reference),
+    ]
+    summary = summarise(rows, questions)
+    assert summary["token_f1"] == 50.0 and summary["token_f1_answered"] == 100.0
+
+
 def test_a_polite_reply_to_small_talk_is_not_an_answer_from_the_knowledge_base():
     from chatbot.evaluation import EvalQuestion
 
