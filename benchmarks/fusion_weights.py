@@ -22,7 +22,6 @@ import itertools
 import os
 import random
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -32,8 +31,14 @@ import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from chatbot.evaluation import EvalQuestion, covers, read_questions  # noqa: E402
-from chatbot.grounding import answered_question  # noqa: E402
-from chatbot.retrieval import HybridRetriever, IndexHandle, build_query, earlier_messages, query_vector  # noqa: E402
+from chatbot.retrieval import (  # noqa: E402
+    HybridRetriever,
+    IndexHandle,
+    as_searched,
+    build_query,
+    earlier_messages,
+    query_vector,
+)
 from knowledge_base.embedder import SentenceTransformerEmbedder  # noqa: E402
 from knowledge_base.index import KnowledgeIndex  # noqa: E402
 
@@ -51,10 +56,7 @@ def evidence(
     index: KnowledgeIndex, embedder: SentenceTransformerEmbedder, q: EvalQuestion
 ) -> tuple[list[int], np.ndarray]:
     """The candidates of one question and their five evidence columns."""
-    asked = answered_question(q.question, q.history)
-    question = index.speller.correct(q.question)
-    question = f"{asked} {question}" if asked is not None else question
-    history = [replace(t, content=index.speller.correct(t.content)) if t.role == "user" else t for t in q.history]
+    question, history, _ = as_searched(index, q.question, q.history)
     earlier = earlier_messages(history, HISTORY_TURNS)
     with_history = build_query(question, history, HISTORY_TURNS)
     vectors = embedder.embed([question, with_history, *earlier] if earlier else [question])

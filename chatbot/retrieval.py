@@ -83,6 +83,21 @@ def query_vector(question: np.ndarray, earlier: np.ndarray, history_weight: floa
     return combined / np.linalg.norm(combined)
 
 
+def as_searched(index: KnowledgeIndex, question: str, history: list[Turn]) -> tuple[str, list[Turn], bool]:
+    """`question` and `history` as the search reads them: the customer's typos corrected, and a reply to a question
+    asked read with that question; the flag says it is such a reply.
+
+    "Yes" says what it is about through the question it answers ("Was it sent by express delivery?"): it is searched
+    with that question, as one text with the conversation.
+    """
+    asked = answered_question(question, history)
+    question = index.speller.correct(question)
+    if asked is not None:
+        question = f"{asked} {question}"
+    history = [replace(t, content=index.speller.correct(t.content)) if t.role == "user" else t for t in history]
+    return question, history, asked is not None
+
+
 def reciprocal_rank_fusion(
     rankings: list[list[int]], k: int = RRF_K, weights: list[float] | None = None
 ) -> list[tuple[int, float]]:
@@ -190,18 +205,12 @@ class HybridRetriever:
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         index = self._searchable()
-        # "Yes" says what it is about through the question it answers ("Was it sent by express delivery?"): it is
-        # searched with that question, as one text with the conversation.
-        asked = answered_question(question, history)
-        question = index.speller.correct(question)
-        if asked is not None:
-            question = f"{asked} {question}"
-        history = [replace(t, content=index.speller.correct(t.content)) if t.role == "user" else t for t in history]
+        question, history, replies = as_searched(index, question, history)
         earlier = earlier_messages(history, self.history_turns)
         if not earlier:
             return self._search_text(index, question, k)
         with_history = build_query(question, history, self.history_turns)
-        if asked is not None or points_back(question):
+        if replies or points_back(question):
             # "Which countries is that available in?" names its subject only through the conversation: searched
             # as one text with it, and as sure as that text is.
             return self._search_text(index, with_history, k)
