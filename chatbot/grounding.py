@@ -629,8 +629,12 @@ def extractive_answer(
     passage, position = candidates[best].passage, candidates[best].position
     # The sentence that names the topic is often followed by the one that answers ("If you have minimum
     # coverage, ..." -> "you won't have to pay the fee"): the passage's next sentence comes too. Then the
-    # passage's other sentences that are nearly as relevant, while the answer stays short: policies often give
-    # the rule in one sentence and the number in another.
+    # passage's other sentences that are nearly as relevant and next to one the answer has, while the answer stays
+    # short: policies often give the rule in one sentence and the number in another, and an answer is one stretch
+    # of its passage (a sentence further on that is as like the question is mostly about something else: the next
+    # question of a FAQ page, another case). Token F1 (benchmarks/RESULTS.md, thirty-seventh session), next to the
+    # answer against anywhere in the passage: doc2dial 38.57 -> 39.17, Debian FAQ 61.45 -> 63.99, Python FAQ
+    # 60.23 -> 65.53, LibreOffice help 75.56 -> 75.21, Bitext unchanged.
     # "Next" skips what `candidate_sentences` left out: after the heading "Can I manage my benefits online?" the
     # passage says "Yes." (too short to keep) and then how.
     # After a list item comes the next item or the text after the list: its list, whole, is what follows it.
@@ -657,10 +661,14 @@ def extractive_answer(
     chosen = [best] + [k for k in before if leans and not candidates[k].marker]
     # A heading is left out below, so its words do not count, and what follows it is its answer, whatever its length.
     heading = candidates[best].heading
+    runs = list_runs(candidates)
     for k in following + same:
         said = [c for c in chosen if not candidates[c].heading]
         words = sum(len(candidates[c].text.split()) for c in said) + len(candidates[k].text.split())
-        relevant = k in following or 0 < SAME_TOPIC * similarities[best] <= similarities[k]
+        # Next to the answer, its lists whole (the list comes with the sentence that introduces it, below).
+        reach = set(chosen).union(*(run for run in runs if set(run) & set(chosen)))
+        beside = any(abs(candidates[k].position - candidates[c].position) == 1 for c in reach)
+        relevant = k in following or (beside and 0 < SAME_TOPIC * similarities[best] <= similarities[k])
         if k not in chosen and relevant and (words <= max_words or (heading and k in following)):
             chosen.append(k)
     # A question or situation in the customer's voice is the passage's heading or FAQ entry ("Can I keep my CDL?",
@@ -750,7 +758,11 @@ def answering_sentence(candidates: list[Candidate], scores: np.ndarray, similari
 def list_runs(candidates: list[Candidate]) -> list[list[int]]:
     """The lists among `candidates`: for each, the indices of its items in order, after the sentence that
     introduces it when one does (ends in ":" right before the first item). A code block is a list of one: it comes
-    whole, with the sentence that introduces it ("Set the hook in shop.yaml:")."""
+    whole, with the sentence that introduces it ("Set the hook in shop.yaml:").
+
+    A numbered list goes on past a few sentences without a marker when its numbering goes on after them (`resumes`):
+    "7. Select to save in LibreOffice or current document." / "This sets the scope of ..." / "8. Select an event ...":
+    one list of steps, with a note under a step."""
     places = {(c.passage, c.position): k for k, c in enumerate(candidates)}
     runs: list[list[int]] = []
     for k, c in enumerate(candidates):
@@ -762,8 +774,47 @@ def list_runs(candidates: list[Candidate]) -> list[list[int]]:
             run.append(n)
         if before is not None and announces(candidates[before].text):
             run.insert(0, before)
-        runs.append(run)
+        if runs and resumes(candidates, runs[-1], run):
+            runs[-1].extend(between(candidates, runs[-1][-1], run[0]) + run)  # with the notes between
+        else:
+            runs.append(run)
     return runs
+
+
+# A numbered list's steps can have a few sentences of their own between them ("This sets the scope of the new event
+# assignment ...", "The Remote files dialog appears."); more, and what follows is another list.
+MAX_LIST_BREAK = 4
+
+
+def step_number(candidate: Candidate) -> int | None:
+    """The number of a numbered list item ("3." -> 3); None for a bullet or a sentence outside a list."""
+    return int(candidate.marker[:-1]) if candidate.marker[:-1].isdigit() else None
+
+
+def resumes(candidates: list[Candidate], run: list[int], later: list[int]) -> bool:
+    """True when the list `later` goes on with the numbered list `run` of the same passage: its first item's number
+    comes after (by one or two: a step too short to keep may be missing) the last number of `run`, with at most
+    `MAX_LIST_BREAK` sentences without a marker between them. Numbered questions ("7. Is there a fee?") are a FAQ's
+    entries, each with its answer, not steps."""
+    last, first = candidates[run[-1]], candidates[later[0]]
+    numbers = [n for n in (step_number(candidates[k]) for k in run) if n is not None]
+    notes = [candidates[k] for k in between(candidates, run[-1], later[0])]
+    return (
+        first.passage == last.passage
+        and bool(numbers)
+        and (number := step_number(first)) is not None
+        and numbers[-1] < number <= numbers[-1] + 2
+        and not (last.heading or first.heading)
+        and len(notes) <= MAX_LIST_BREAK
+        and not any(c.marker or c.code or c.heading for c in notes)
+    )
+
+
+def between(candidates: list[Candidate], a: int, b: int) -> list[int]:
+    """The candidates of the passage of `a` that come after `a` and before `b`, in order."""
+    start, end = candidates[a], candidates[b]
+    inside = [k for k, c in enumerate(candidates) if c.passage == start.passage and start.position < c.position]
+    return sorted((k for k in inside if candidates[k].position < end.position), key=lambda k: candidates[k].position)
 
 
 def with_whole_lists(candidates: list[Candidate], chosen: list[int], *, max_words: int) -> tuple[list[int], bool]:
@@ -795,14 +846,18 @@ def compose(sentences: list[Candidate]) -> str:
     a list ("…" before one that starts past step 1), code blocks in their fences, and a paragraph after a list or
     block; other sentences end with a full stop if they had none (table rows), or with ":" before a code block
     ("execute the command" + "dpkg --list")."""
-    text, after_item = "", False
+    text, after_item, step = "", False, None
     for n, c in enumerate(sentences):
         if c.code:
             text += f"\n{c.text}"
         elif c.marker and not c.continues:
-            # A numbered list that begins past its first step here began in the passage before: say so.
-            late_start = not after_item and c.marker[:-1].isdigit() and int(c.marker[:-1]) > 1
+            # A numbered list that begins past its first step here began in the passage before: say so. Not when
+            # it goes on after a note under its last step (see `resumes`).
+            number = step_number(c)
+            goes_on = step is not None and number is not None and step < number <= step + 2
+            late_start = not after_item and number is not None and number > 1 and not goes_on
             text += f"\n…\n{c.marker} {c.text}" if late_start else f"\n{c.marker} {c.text}"
+            step = number if number is not None else step
         elif c.continues:
             text += f" {c.text}"
         else:

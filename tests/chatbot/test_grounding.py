@@ -298,10 +298,9 @@ def test_a_short_statement_answers_only_when_it_is_the_most_like_the_question():
     )
     candidates = candidate_sentences([privacy])
     assert [(c.text, c.short) for c in candidates][2:] == [("We never sell your data.", True)]  # "See Cookies." is out
-    # "Do you sell my data?"
-    assert extractive_answer(candidates, np.array([0.63, 0.32, 0.68]), [0.6]) == (
-        "We use your data to process orders and deliver your parcels. We never sell your data [1]."
-    )
+    # "Do you sell my data?": the statement answers, whole; the first sentence, nearly as like the question, is not
+    # next to it and says something else.
+    assert extractive_answer(candidates, np.array([0.63, 0.32, 0.68]), [0.6]) == "We never sell your data [1]."
     # "What do you use my data for?": alone, as like the question as its neighbours, it is an aside.
     assert extractive_answer(candidates, np.array([0.7, 0.3, 0.6]), [0.6]) == (
         "We use your data to process orders and deliver your parcels. We share delivery details with carriers only [1]."
@@ -402,6 +401,63 @@ def test_extractive_answer_brings_the_sentence_after_the_best_one_but_not_unrela
         "If you have the minimum health coverage required by law this year. "
         "You will not have to pay the fee when you file your taxes [1]."
     )
+
+
+def test_a_nearly_as_relevant_sentence_joins_the_answer_only_next_to_it():
+    page = passage(
+        "Refunds reach credit cards within 5 to 10 business days of our check. "
+        "Gift card refunds arrive as a new gift card code by e-mail. "
+        "We check returned items within 3 business days of their arrival. "
+        "Exchanges for another size are shipped within 2 business days of the check."
+    )
+    candidates = candidate_sentences([page])
+    # The best sentence (the third) brings the next one; the first, nearly as like the question, is the answer to
+    # another case further up the page and stays out.
+    answer = extractive_answer(candidates, np.array([0.75, 0.3, 0.8, 0.2]), [0.6])
+    assert answer == (
+        "We check returned items within 3 business days of their arrival. "
+        "Exchanges for another size are shipped within 2 business days of the check [1]."
+    )
+    # The sentence right before the best one joins when it is nearly as like the question.
+    answer = extractive_answer(candidates, np.array([0.2, 0.75, 0.8, 0.2]), [0.6])
+    assert answer.startswith("Gift card refunds arrive as a new gift card code by e-mail. We check returned items")
+
+
+def test_a_numbered_list_goes_on_past_a_note_under_a_step():
+    from chatbot.grounding import list_runs
+
+    steps = passage(
+        "To assign a script to an event:\n"
+        "1. Choose Tools - Customize - Events.\n"
+        "2. Select to save in LibreOffice or in the current document.\n"
+        "This sets the scope of the new event assignment.\n"
+        "3. Select an event from the list and click OK.",
+        title="Scripts",
+    )
+    candidates = candidate_sentences([steps])
+    assert [[candidates[k].text for k in run] for run in list_runs(candidates)] == [
+        ["To assign a script to an event:", "Choose Tools - Customize - Events.",
+         "Select to save in LibreOffice or in the current document.", "This sets the scope of the new event assignment.",
+         "Select an event from the list and click OK."],
+    ]  # fmt: skip
+    # The last step is most like "how do I assign a script to an event": the answer is every step.
+    answer = extractive_answer(candidates, np.array([0.5, 0.3, 0.3, 0.2, 0.9]), [0.8])
+    assert answer.startswith("To assign a script to an event:\n1. Choose Tools")
+    assert answer.endswith("2. Select to save in LibreOffice or in the current document.\n\n"
+                           "This sets the scope of the new event assignment.\n"
+                           "3. Select an event from the list and click OK [1].")  # fmt: skip
+    # Numbered questions with their answers are a FAQ's entries, each its own; so is a list that starts again.
+    faq = passage(
+        "1. Is there a fee for the icons?\nThere is no fee when you renew your photo document.\n"
+        "2. Can I have the icons removed?\nYes, at any DMV office.",
+        title="Icons",
+    )
+    again = passage("1. Log in to your account.\nThen, for a refund:\n1. Open Orders.\n2. Click Refund.")
+    for page in (faq, again):
+        candidates = candidate_sentences([page])
+        assert all(len(run) <= 3 for run in list_runs(candidates)), [
+            candidates[k].text for k in list_runs(candidates)[0]
+        ]
 
 
 def test_a_question_heading_names_the_topic_but_the_answer_leaves_it_out():
