@@ -581,6 +581,7 @@ def extractive_answer(
     coverage_weight: float = COVERAGE_WEIGHT,
     term: str | None = None,
     definition_bonus: float = DEFINITION_BONUS,
+    whole: list[bool] | None = None,
 ) -> str:
     """Compose an answer from the best passage sentences, cited.
 
@@ -604,6 +605,9 @@ def extractive_answer(
         term (`str`, *optional*): the term the question asks the meaning of (`asked_term`); a sentence that
             defines it (`defines_term`) gets `definition_bonus` added to its score.
         definition_bonus (`float`, *optional*, defaults to `DEFINITION_BONUS`): see `term`.
+        whole (`list[bool]`, *optional*): for each passage, whether it is one answer to one question (`Passage.whole`):
+            its sentences that are nearly as like the question join the answer from anywhere in it, not only next to
+            the answer. None: no passage is.
     """
     if not candidates:
         return ""
@@ -629,12 +633,13 @@ def extractive_answer(
     passage, position = candidates[best].passage, candidates[best].position
     # The sentence that names the topic is often followed by the one that answers ("If you have minimum
     # coverage, ..." -> "you won't have to pay the fee"): the passage's next sentence comes too. Then the
-    # passage's other sentences that are nearly as relevant and next to one the answer has, while the answer stays
-    # short: policies often give the rule in one sentence and the number in another, and an answer is one stretch
-    # of its passage (a sentence further on that is as like the question is mostly about something else: the next
-    # question of a FAQ page, another case). Token F1 (benchmarks/RESULTS.md, thirty-seventh session), next to the
-    # answer against anywhere in the passage: doc2dial 38.57 -> 39.17, Debian FAQ 61.45 -> 63.99, Python FAQ
-    # 60.23 -> 65.53, LibreOffice help 75.56 -> 75.21, Bitext unchanged.
+    # passage's other sentences that are nearly as relevant, while the answer stays short: policies often give the
+    # rule in one sentence and the number in another. From a passage cut from a longer page, only those next to one
+    # the answer has: there an answer is one stretch of the passage, and a sentence further on that is as like the
+    # question is mostly about something else (the next question of a FAQ page, another case). A short article or a
+    # FAQ entry answers one question (`whole`): from anywhere in it. Token F1 (benchmarks/RESULTS.md,
+    # thirty-seventh session) against anywhere in every passage: doc2dial 38.57 -> 39.17, Debian FAQ 61.45 -> 63.98,
+    # Python FAQ 60.23 -> 64.52; next to the answer in every passage too, Bitext's articles lost 64.10 -> 61.32.
     # "Next" skips what `candidate_sentences` left out: after the heading "Can I manage my benefits online?" the
     # passage says "Yes." (too short to keep) and then how.
     # After a list item comes the next item or the text after the list: its list, whole, is what follows it.
@@ -667,7 +672,9 @@ def extractive_answer(
         words = sum(len(candidates[c].text.split()) for c in said) + len(candidates[k].text.split())
         # Next to the answer, its lists whole (the list comes with the sentence that introduces it, below).
         reach = set(chosen).union(*(run for run in runs if set(run) & set(chosen)))
-        beside = any(abs(candidates[k].position - candidates[c].position) == 1 for c in reach)
+        beside = (whole is not None and whole[passage]) or any(
+            abs(candidates[k].position - candidates[c].position) == 1 for c in reach
+        )
         relevant = k in following or (beside and 0 < SAME_TOPIC * similarities[best] <= similarities[k])
         if k not in chosen and relevant and (words <= max_words or (heading and k in following)):
             chosen.append(k)

@@ -250,9 +250,17 @@ class HybridRetriever:
                 ),
                 score=score,
                 confidence=float(np.clip(confidence, 0.0, 1.0)),
+                whole=is_whole(index, index.chunks[row]),
             )
             for (row, score), confidence in zip(fused, blended, strict=True)
         ]
+
+
+def is_whole(index: KnowledgeIndex, chunk: Chunk) -> bool:
+    """True for a FAQ entry and for a chunk that is all of its document (a help center's short article): what it
+    says answers one question."""
+    alone = index.chunk_at(chunk.source, chunk.position - 1) is None
+    return chunk.kind == "faq" or (alone and index.chunk_at(chunk.source, chunk.position + 1) is None)
 
 
 def with_question_heading(index: KnowledgeIndex, chunk: Chunk) -> Chunk:

@@ -525,6 +525,7 @@ class ChatService:
             wants_quantity=expects_quantity(message),
             coverages=question_coverage(message, named),
             term=asked_term(message),
+            whole=[p.whole for p in passages],
         )
         # A list or code block with nothing before it says what it is under its heading ("Items that cannot be
         # returned:", "Configuration:").

@@ -89,6 +89,9 @@ class Passage:
     chunk: Chunk
     score: float
     confidence: float
+    # The chunk is all of its document (a short article) or a FAQ entry: one answer to one question, where a
+    # passage cut from a longer page can go on to the next subject (see `grounding.extractive_answer`).
+    whole: bool = False
 
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")

@@ -421,6 +421,9 @@ def test_a_nearly_as_relevant_sentence_joins_the_answer_only_next_to_it():
     # The sentence right before the best one joins when it is nearly as like the question.
     answer = extractive_answer(candidates, np.array([0.2, 0.75, 0.8, 0.2]), [0.6])
     assert answer.startswith("Gift card refunds arrive as a new gift card code by e-mail. We check returned items")
+    # A short article or a FAQ entry answers one question: there the first sentence joins too.
+    answer = extractive_answer(candidates, np.array([0.75, 0.3, 0.8, 0.2]), [0.6], whole=[True])
+    assert answer.startswith("Refunds reach credit cards within 5 to 10 business days of our check. We check returned")
 
 
 def test_a_numbered_list_goes_on_past_a_note_under_a_step():

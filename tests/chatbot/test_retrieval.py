@@ -265,3 +265,16 @@ def test_warm_up_loads_the_snapshot_and_its_speller_before_the_first_question(bu
     assert "knowledge base not loaded at start" in caplog.text
     with pytest.raises(IndexNotBuiltError):
         empty.retrieve("how long does express delivery take", [], k=3)
+
+
+def test_a_short_article_and_a_faq_entry_are_whole_passages_a_chunk_of_a_long_page_is_not(kb_dir, tmp_path):
+    sentences = [f"Rule {n} of our warranty covers the parts of product line {n} for two years." for n in range(30)]
+    (kb_dir / "warranty.md").write_text("# Warranty\n\n" + " ".join(sentences), encoding="utf-8")
+    embedder = FakeEmbedder()
+    ingest([kb_dir], embedder=embedder, index_dir=tmp_path / "index", progress=False)
+    retriever = HybridRetriever(IndexHandle(tmp_path / "index"), embedder)
+    found = retriever.retrieve("warranty rule product line parts express delivery refund", [], k=20)
+    whole = {p.chunk.source.rsplit("/", 1)[-1].split("#")[0]: p.whole for p in found}
+    assert whole["shipping.md"] and whole["faq.csv"]
+    assert not whole["warranty.md"]  # its chunks are parts of one long page
+    assert not whole["refunds.md"]  # a page of two sections
