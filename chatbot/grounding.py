@@ -670,10 +670,12 @@ def extractive_answer(
     for k in following + same:
         said = [c for c in chosen if not candidates[c].heading]
         words = sum(len(candidates[c].text.split()) for c in said) + len(candidates[k].text.split())
-        # Next to the answer, its lists whole (the list comes with the sentence that introduces it, below).
+        # Next to the answer, lists counted whole on either side: a chosen item or introduction brings its list
+        # (below), and an item of a list next to the answer brings the list next to it.
         reach = set(chosen).union(*(run for run in runs if set(run) & set(chosen)))
+        unit = set().union({k}, *(run for run in runs if k in run))
         beside = (whole is not None and whole[passage]) or any(
-            abs(candidates[k].position - candidates[c].position) == 1 for c in reach
+            abs(candidates[j].position - candidates[c].position) == 1 for j in unit for c in reach
         )
         relevant = k in following or (beside and 0 < SAME_TOPIC * similarities[best] <= similarities[k])
         if k not in chosen and relevant and (words <= max_words or (heading and k in following)):

@@ -426,6 +426,26 @@ def test_a_nearly_as_relevant_sentence_joins_the_answer_only_next_to_it():
     assert answer.startswith("Refunds reach credit cards within 5 to 10 business days of our check. We check returned")
 
 
+def test_a_list_next_to_the_answer_is_next_to_it_whole():
+    styles = passage(
+        "To create a style by dragging:\n"
+        "1. Open the Styles deck in the sidebar of the window.\n"
+        "2. Drag the selected text to the deck and release it.\n"
+        "The dragging method does not work for table styles in any document.",
+        title="Styles",
+    )
+    candidates = candidate_sentences([styles])
+    # The sentence after the list is the best; the list's first step, nearly as like the question, is not next to it,
+    # but its list is.
+    answer = extractive_answer(candidates, np.array([0.5, 0.75, 0.2, 0.8]), [0.6])
+    assert answer == (
+        "To create a style by dragging:\n"
+        "1. Open the Styles deck in the sidebar of the window.\n"
+        "2. Drag the selected text to the deck and release it.\n\n"
+        "The dragging method does not work for table styles in any document [1]."
+    )
+
+
 def test_a_numbered_list_goes_on_past_a_note_under_a_step():
     from chatbot.grounding import list_runs
 
