@@ -687,7 +687,7 @@ def extractive_answer(
     # your order number?") is part of the answer and stays.
     statements = [k for k in chosen if not candidates[k].heading]
     chosen = statements or chosen
-    chosen, cut = with_whole_lists(candidates, chosen, max_words=max(max_words, MAX_LIST_WORDS))
+    chosen, cut = with_whole_lists(candidates, chosen, runs, max_words=max(max_words, MAX_LIST_WORDS))
     # A sentence that ends in ":" announces what comes after it. Where that is not in the answer (the next section
     # of the page: "The Cargo home consists of the following components:"), it tells the customer nothing.
     places = {(candidates[k].passage, candidates[k].position) for k in chosen}
@@ -801,19 +801,21 @@ def step_number(candidate: Candidate) -> int | None:
     return int(candidate.marker[:-1]) if candidate.marker[:-1].isdigit() else None
 
 
+def numbering_goes_on(last: int | None, number: int | None) -> bool:
+    """True when step `number` follows step `last` (by one or two: a step too short to keep may be missing)."""
+    return last is not None and number is not None and last < number <= last + 2
+
+
 def resumes(candidates: list[Candidate], run: list[int], later: list[int]) -> bool:
     """True when the list `later` goes on with the numbered list `run` of the same passage: its first item's number
-    comes after (by one or two: a step too short to keep may be missing) the last number of `run`, with at most
-    `MAX_LIST_BREAK` sentences without a marker between them. Numbered questions ("7. Is there a fee?") are a FAQ's
-    entries, each with its answer, not steps."""
+    follows the last number of `run` (`numbering_goes_on`), with at most `MAX_LIST_BREAK` sentences without a marker
+    between them. Numbered questions ("7. Is there a fee?") are a FAQ's entries, each with its answer, not steps."""
     last, first = candidates[run[-1]], candidates[later[0]]
     numbers = [n for n in (step_number(candidates[k]) for k in run) if n is not None]
     notes = [candidates[k] for k in between(candidates, run[-1], later[0])]
     return (
         first.passage == last.passage
-        and bool(numbers)
-        and (number := step_number(first)) is not None
-        and numbers[-1] < number <= numbers[-1] + 2
+        and numbering_goes_on(numbers[-1] if numbers else None, step_number(first))
         and not (last.heading or first.heading)
         and len(notes) <= MAX_LIST_BREAK
         and not any(c.marker or c.code or c.heading for c in notes)
@@ -827,17 +829,20 @@ def between(candidates: list[Candidate], a: int, b: int) -> list[int]:
     return sorted((k for k in inside if candidates[k].position < end.position), key=lambda k: candidates[k].position)
 
 
-def with_whole_lists(candidates: list[Candidate], chosen: list[int], *, max_words: int) -> tuple[list[int], bool]:
+def with_whole_lists(
+    candidates: list[Candidate], chosen: list[int], runs: list[list[int]], *, max_words: int
+) -> tuple[list[int], bool]:
     """`chosen` and, for each list it touches, the whole list and the sentence that introduces it; and whether a
     list was cut short.
 
     Steps and options are written as lists ("To cancel: 1. Log in ... 2. Open Orders ..."): one item alone
     answers nothing, and the item most like the question is rarely the first step. A chosen item, or a chosen
-    sentence that introduces a list, brings its list (`list_runs`) from the start, as far as `max_words` allows.
+    sentence that introduces a list, brings its list (of `runs`, from `list_runs`) from the start, as far as
+    `max_words` allows.
     """
     result, cut = list(chosen), False
     words = sum(len(candidates[k].text.split()) for k in chosen)
-    for run in list_runs(candidates):
+    for run in runs:
         if not set(run) & set(chosen):
             continue
         for k in run:
@@ -864,8 +869,7 @@ def compose(sentences: list[Candidate]) -> str:
             # A numbered list that begins past its first step here began in the passage before: say so. Not when
             # it goes on after a note under its last step (see `resumes`).
             number = step_number(c)
-            goes_on = step is not None and number is not None and step < number <= step + 2
-            late_start = not after_item and number is not None and number > 1 and not goes_on
+            late_start = not after_item and number is not None and number > 1 and not numbering_goes_on(step, number)
             text += f"\n…\n{c.marker} {c.text}" if late_start else f"\n{c.marker} {c.text}"
             step = number if number is not None else step
         elif c.continues:
