@@ -81,7 +81,14 @@ class Settings:
     database: str = field(default="", metadata={"help": "SQLAlchemy URL; empty means SQLite in the data directory"})
     device: str = field(default="auto", metadata={"help": "'auto' (GPU when present), 'cpu', 'cuda', 'cuda:1'..."})
     retrieve_k: int = field(default=10, metadata={"help": "passages retrieved per question"})
-    prompt_passages: int = field(default=3, metadata={"help": "passages put in the prompt (the rest is context)"})
+    prompt_passages: int = field(
+        default=3,
+        metadata={"help": "passages put in the prompt; their best confidence decides a hand-off"},
+    )
+    extract_passages: int = field(
+        default=4,
+        metadata={"help": "passages an answer made of the knowledge base's own sentences picks them from"},
+    )
     history_turns: int = field(
         # doc2dial, all 2,159 dev questions: 4 -> 37.62, 6 -> 38.10 token F1; the same on questions after another
         # topic (benchmarks/RESULTS.md, thirty-fifth session)
@@ -165,6 +172,7 @@ class Settings:
         checks = {
             "retrieve_k": self.retrieve_k >= 1,
             "prompt_passages": 1 <= self.prompt_passages <= self.retrieve_k,
+            "extract_passages": 1 <= self.extract_passages <= self.retrieve_k,
             "history_turns": self.history_turns >= 0,
             "max_new_tokens": self.max_new_tokens >= 1,
             "prompt_lookup_tokens": self.prompt_lookup_tokens >= 0,

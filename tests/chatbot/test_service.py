@@ -126,6 +126,72 @@ def test_a_sentence_is_read_under_its_section_name(make_service):
     )
 
 
+class ListedPassages:
+    """A retriever that finds the same passages for every question (`chatbot.service.Retriever`)."""
+
+    def __init__(self, passages):
+        self.passages = passages
+
+    def retrieve(self, question, history, k):
+        return self.passages[:k]
+
+    def spelled(self, text):
+        return text
+
+    def offtopic_ceiling(self):
+        return None
+
+    def warm_up(self):
+        pass
+
+    def check(self):
+        pass
+
+    def faq_questions(self, limit):
+        return []
+
+
+def test_an_answer_of_the_passages_own_sentences_reads_one_passage_more_than_the_handoff_weighs(
+    settings, fake_embedder, fake_generator, fake_sentiment
+):
+    from dataclasses import replace
+
+    from chatbot.service import ChatService
+    from chatbot.storage import SqlStore
+    from chatbot.types import Chunk, Passage
+
+    texts = [
+        "Refunds reach your card within 5 to 10 business days of the return.",
+        "A refund is issued once the returned items have been checked in our warehouse.",
+        "Orders can be returned within 30 days of delivery for a full refund.",
+        "Gift cards cannot be refunded or exchanged for cash.",
+    ]
+
+    def passages(*confidences):
+        return [
+            Passage(Chunk(f"c{k}", f"kb/page{k}.md", "Refunds", f"Refunds\n{text}", 0), 1 / (61 + k), confidence)
+            for k, (text, confidence) in enumerate(zip(texts, confidences, strict=True))
+        ]
+
+    settings = replace(settings, answer_mode="extractive", prompt_passages=3, extract_passages=4)
+
+    def service(found):
+        store = SqlStore(settings.database_url)
+        return ChatService(
+            ListedPassages(found), fake_generator, fake_embedder, store, settings, sentiment=fake_sentiment
+        )
+
+    # The fourth passage found says it: its sentence is the answer, cited as the fourth source.
+    answer = service(passages(0.62, 0.6, 0.58, 0.55)).ask("Can gift cards be refunded?")
+    assert answer.decision is Decision.EXTRACTED
+    assert answer.text == "Gift cards cannot be refunded or exchanged for cash [4]."
+    assert [p.chunk.chunk_id for p in answer.sources] == ["c0", "c1", "c2", "c3"]
+    # Whether there is evidence enough to answer is still a matter of the first three: a fourth passage more like
+    # the question than they are does not turn a hand-off into an answer.
+    answer = service(passages(0.3, 0.3, 0.3, 0.9)).ask("Can gift cards be refunded?")
+    assert answer.decision is Decision.HANDOFF_LOW_CONFIDENCE
+
+
 def test_invented_answer_never_reaches_the_customer(make_service, fake_generator):
     service = make_service(handoff_confidence=0.1)
     fake_generator.enqueue("Refunds take 48 hours and are paid in cash. " + "More invented text. " * 30)
