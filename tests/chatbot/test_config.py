@@ -32,6 +32,7 @@ def test_home_defaults_under_the_users_data_dir():
     [
         ({"CHATBOT_RETRIEVE_K": "many"}, "CHATBOT_RETRIEVE_K='many' is not a valid int"),
         ({"CHATBOT_RETRIEVE_K": "0"}, "retrieve_k has an invalid value: 0"),
+        ({"CHATBOT_EXTRACT_PASSAGES": "20"}, "extract_passages has an invalid value: 20"),
         ({"CHATBOT_HANDOFF_CONFIDENCE": "1.5"}, "handoff_confidence has an invalid value: 1.5"),
         ({"CHATBOT_ANSWER_MODE": "poetry"}, "answer_mode has an invalid value: 'poetry'"),
         ({"CHATBOT_REPETITION_PENALTY": "0.8"}, "repetition_penalty has an invalid value: 0.8"),
