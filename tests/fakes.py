@@ -85,6 +85,32 @@ class FakeGenerator:
             yield word if i == 0 else " " + word
 
 
+class FakeRetriever:
+    """Finds the same passages, best first, for every question (`chatbot.service.Retriever`); no knowledge base, no
+    off-topic ceiling."""
+
+    def __init__(self, passages):
+        self.passages = passages
+
+    def retrieve(self, question, history, k):
+        return self.passages[:k]
+
+    def spelled(self, text):
+        return text
+
+    def offtopic_ceiling(self):
+        return None
+
+    def warm_up(self):
+        pass
+
+    def check(self):
+        pass
+
+    def faq_questions(self, limit):
+        return []
+
+
 class FakeSentiment:
     """Keyword sentiment: a few angry words make a message negative, thanks make it positive."""
 

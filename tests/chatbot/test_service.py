@@ -126,31 +126,6 @@ def test_a_sentence_is_read_under_its_section_name(make_service):
     )
 
 
-class ListedPassages:
-    """A retriever that finds the same passages for every question (`chatbot.service.Retriever`)."""
-
-    def __init__(self, passages):
-        self.passages = passages
-
-    def retrieve(self, question, history, k):
-        return self.passages[:k]
-
-    def spelled(self, text):
-        return text
-
-    def offtopic_ceiling(self):
-        return None
-
-    def warm_up(self):
-        pass
-
-    def check(self):
-        pass
-
-    def faq_questions(self, limit):
-        return []
-
-
 def test_an_answer_of_the_passages_own_sentences_reads_one_passage_more_than_the_handoff_weighs(
     settings, fake_embedder, fake_generator, fake_sentiment
 ):
@@ -159,6 +134,7 @@ def test_an_answer_of_the_passages_own_sentences_reads_one_passage_more_than_the
     from chatbot.service import ChatService
     from chatbot.storage import SqlStore
     from chatbot.types import Chunk, Passage
+    from tests.fakes import FakeRetriever
 
     texts = [
         "Refunds reach your card within 5 to 10 business days of the return.",
@@ -178,7 +154,7 @@ def test_an_answer_of_the_passages_own_sentences_reads_one_passage_more_than_the
     def service(found):
         store = SqlStore(settings.database_url)
         return ChatService(
-            ListedPassages(found), fake_generator, fake_embedder, store, settings, sentiment=fake_sentiment
+            FakeRetriever(found), fake_generator, fake_embedder, store, settings, sentiment=fake_sentiment
         )
 
     # The fourth passage found says it: its sentence is the answer, cited as the fourth source.
