@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import create_engine, delete, event, func, insert, select
 from sqlalchemy import text as sql_text
@@ -282,16 +282,24 @@ class SqlStore:
                     sources=list(r.sources or []),
                     model_version=r.model_version,
                     latency_ms=dict(r.latency_ms or {}),
-                    sentiment=Sentiment(r.sentiment_label, r.sentiment_score or 0.0) if r.sentiment_label else None,
+                    sentiment=_sentiment(r.sentiment_label, r.sentiment_score),
                 )
                 for r in rows
             ]
 
     def history(self, conversation_id: str, limit: int) -> list[Turn]:
-        """The last `limit` messages as turns, oldest first."""
+        """The last `limit` messages as turns, oldest first (read on every customer message: only those rows)."""
         if limit <= 0:
             return []
-        return [Turn(m.role, m.text, m.sentiment) for m in self.messages(conversation_id)[-limit:]]
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(MessageRow.role, MessageRow.text, MessageRow.sentiment_label, MessageRow.sentiment_score)
+                .where(MessageRow.conversation_id == conversation_id)
+                .order_by(MessageRow.id.desc())
+                .limit(limit)
+            ).all()
+        # Only Role values are written to `role`.
+        return [Turn(cast(Role, role), text, _sentiment(label, score)) for role, text, label, score in reversed(rows)]
 
     def mark_needs_human(self, conversation_id: str, reason: str) -> None:
         """Put a conversation in the staff queue with the reason."""
@@ -705,6 +713,10 @@ class SqlStore:
             for m in self.messages(conversation_id)
         ]
         return record
+
+
+def _sentiment(label: str | None, score: float | None) -> Sentiment | None:
+    return Sentiment(label, score or 0.0) if label else None
 
 
 def _aware(moment: datetime) -> datetime:

@@ -2,7 +2,7 @@ import pytest
 
 from chatbot.errors import StoreError
 from chatbot.storage import SqlStore
-from chatbot.types import Answer, Chunk, Decision, Passage
+from chatbot.types import Answer, Chunk, Decision, Passage, Sentiment
 
 
 @pytest.fixture
@@ -41,6 +41,21 @@ def test_messages_round_trip_with_sources_and_latency(store, tmp_path):
     assert bot.sources[0]["source"] == "kb/refunds.md" and bot.sources[0]["text"] == "Refunds take 5 days."
     assert bot.sources[0]["url"] == "https://help.example.com/r"  # staff see the page the customer was sent to
     assert reopened.history(cid, 1)[0].content == "5 days [1]."
+
+
+def test_history_is_the_last_messages_oldest_first(store):
+    cid = store.create_conversation()
+    for n in range(5):
+        store.add_message(cid, "user", f"question {n}", sentiment=Sentiment("negative", 0.9) if n == 3 else None)
+        store.add_message(cid, "assistant", f"answer {n}")
+    turns = store.history(cid, 3)
+    assert [(t.role, t.content) for t in turns] == [
+        ("assistant", "answer 3"),
+        ("user", "question 4"),
+        ("assistant", "answer 4"),
+    ]
+    assert store.history(cid, 4)[0].sentiment == Sentiment("negative", 0.9)
+    assert len(store.history(cid, 100)) == 10 and store.history(cid, 0) == []
 
 
 def test_conversation_ids_never_start_with_a_dash(store, monkeypatch):
