@@ -11,13 +11,15 @@ from pathlib import Path
 import numpy as np
 
 from chatbot.errors import ChatbotError, ConfigError
+from chatbot.extractive import (
+    is_customer_heading,
+    points_forward,
+)
 from chatbot.grounding import (
     answered_question,
-    is_customer_heading,
     line_split,
     list_marker,
     names_nothing,
-    points_forward,
 )
 from chatbot.types import Chunk, Passage, Turn
 from knowledge_base.chunking import code_blocks, continues_a_list, overlap_length, with_list_start

@@ -13,30 +13,32 @@ import numpy as np
 from chatbot.bot_texts import BotTexts
 from chatbot.config import Settings
 from chatbot.errors import ChatbotError, IndexNotBuiltError, InputError, ModelLoadError
+from chatbot.extractive import (
+    asked_term,
+    candidate_sentences,
+    expects_quantity,
+    extractive_answer,
+    list_runs,
+    passage_defines,
+    question_coverage,
+    with_definition,
+    without_yes_no,
+)
 from chatbot.generation import DEFAULT_GENERATOR_NAME, FirstPieceLate, Generator
 from chatbot.grounding import (
     answered_question,
-    asked_term,
-    candidate_sentences,
     cite,
     cited_in,
     content_terms,
-    expects_quantity,
-    extractive_answer,
     list_marker,
-    list_runs,
     names_nothing,
     passage_body,
-    passage_defines,
-    question_coverage,
     quoting_passage,
     said_in,
     streamed_units,
     supporting_passage,
     text_and_code,
-    with_definition,
     without_list_marker,
-    without_yes_no,
 )
 from chatbot.guard import checked_text, remove_control_characters
 from chatbot.prompting import (

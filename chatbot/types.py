@@ -90,7 +90,7 @@ class Passage:
     score: float
     confidence: float
     # The chunk is all of its document (a short article) or a FAQ entry: one answer to one question, where a
-    # passage cut from a longer page can go on to the next subject (see `grounding.extractive_answer`).
+    # passage cut from a longer page can go on to the next subject (see `extractive.extractive_answer`).
     whole: bool = False
 
 
