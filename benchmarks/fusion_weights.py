@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from chatbot.config import HISTORY_TURNS  # noqa: E402  (the product's default, `Settings.history_turns`)
 from chatbot.evaluation import EvalQuestion, covers, read_questions  # noqa: E402
 from chatbot.retrieval import (  # noqa: E402
     HybridRetriever,
@@ -43,7 +44,6 @@ from knowledge_base.embedder import SentenceTransformerEmbedder  # noqa: E402
 from knowledge_base.index import KnowledgeIndex  # noqa: E402
 
 CANDIDATES = 50
-HISTORY_TURNS = 6  # the product's default (`Settings.history_turns`)
 
 
 def relative(found: list[tuple[int, float]], rows: list[int]) -> np.ndarray:

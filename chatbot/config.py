@@ -11,6 +11,11 @@ from chatbot.errors import ConfigError
 
 DEFAULT_MODEL = "default"
 SENTIMENT_RUNTIMES = ("auto", "torch", "onnx", "onnx-int8")
+# Earlier customer messages read with a follow-up. doc2dial, all 2,159 dev questions, token F1: 4 -> 37.62, 6 -> 38.10
+# (benchmarks/RESULTS.md, thirty-fifth session); later 6 -> 8: 39.69 -> 39.79, 10 as 8 (thirty-ninth). Bitext
+# questions after another topic and doc2dial openers after another dialogue: the same with 4, 6 and 8; CLINC150
+# requests after a doc2dial dialogue handed over 76.0% with 6 and with 8.
+HISTORY_TURNS = 8
 
 
 def default_home() -> Path:
@@ -90,11 +95,7 @@ class Settings:
         metadata={"help": "passages an answer made of the knowledge base's own sentences picks them from"},
     )
     history_turns: int = field(
-        # doc2dial, all 2,159 dev questions, token F1: 4 -> 37.62, 6 -> 38.10 (benchmarks/RESULTS.md, thirty-fifth
-        # session); later 6 -> 8: 39.69 -> 39.79, 10 as 8 (thirty-ninth). Bitext questions after another topic and
-        # doc2dial openers after another dialogue: the same with 4, 6 and 8; CLINC150 requests after a doc2dial
-        # dialogue handed over 76.0% with 6 and with 8.
-        default=8,
+        default=HISTORY_TURNS,
         metadata={"help": "earlier customer messages added to the search query; earlier messages in the prompt"},
     )
     max_new_tokens: int = field(default=160, metadata={"help": "upper bound of generated tokens per answer"})

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from chatbot.config import HISTORY_TURNS
 from chatbot.errors import ChatbotError, ConfigError
 from chatbot.extractive import (
     is_customer_heading,
@@ -161,7 +162,7 @@ class HybridRetriever:
         index: IndexHandle,
         embedder: Embedder,
         *,
-        history_turns: int = 4,
+        history_turns: int = HISTORY_TURNS,
         candidates: int = FUSION_CANDIDATES,
     ) -> None:
         if candidates < 1:
