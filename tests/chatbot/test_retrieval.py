@@ -11,6 +11,7 @@ from chatbot.retrieval import (
     IndexHandle,
     build_query,
     leading_code_block,
+    on_its_own,
     points_back,
     query_vector,
     reciprocal_rank_fusion,
@@ -116,6 +117,42 @@ def test_a_new_question_after_another_topic_finds_its_own_passage(built_index, f
     ]  # fmt: skip
     passages = retriever.retrieve("when does express delivery arrive", history, k=1)
     assert passages[0].chunk.source == "kb/shipping.md"
+
+
+def test_a_follow_up_with_a_subject_of_its_own_leans_less_on_the_conversation(tmp_path, fake_embedder):
+    # "can I return furniture" after a refund question: alone, its words find the furniture section better than the
+    # question and the conversation together find anything, so the refund conversation no longer pulls it toward
+    # the return window that refunds and returns share words with.
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "refunds.md").write_text(
+        "# Refunds\n\n## How long refunds take\nWe check returns within 3 business days. Refunds reach credit cards "
+        "within 5 to 10 business days.\n\n## Refund method\nRefunds always go back to the original payment method.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "kb" / "returns.md").write_text(
+        "# Returns\n\n## Return window\nYou can return most items within 30 days of delivery.\n\n"
+        "## Returning furniture\nFor large furniture, book a collection: our partner collects the sofa or table from "
+        "your home.\n",
+        encoding="utf-8",
+    )
+    ingest([tmp_path / "kb"], embedder=fake_embedder, index_dir=tmp_path / "index", progress=False)
+    retriever = HybridRetriever(IndexHandle(tmp_path / "index"), fake_embedder)
+    index = retriever.index.get()
+    history = [Turn("user", "I want my refund on my credit card"), Turn("assistant", "Got it.")]
+    question, together = fake_embedder.embed(
+        ["can I return furniture", build_query("can I return furniture", history, 8)]
+    )
+    assert on_its_own(index, question, together)
+    assert not on_its_own(index, *fake_embedder.embed(["how long", build_query("how long", history, 8)]))
+    (passage,) = retriever.retrieve("can I return furniture", history, k=1)
+    assert passage.chunk.section.endswith("Returning furniture")
+
+
+def test_a_follow_up_is_never_on_its_own_in_an_empty_knowledge_base(tmp_path, fake_embedder):
+    (tmp_path / "kb").mkdir()
+    ingest([tmp_path / "kb"], embedder=fake_embedder, index_dir=tmp_path / "index", progress=False)
+    vectors = fake_embedder.embed(["can I return furniture", "can I return furniture\nmy refund"])
+    assert not on_its_own(IndexHandle(tmp_path / "index").get(), *vectors)
 
 
 def test_with_history_confidence_blends_the_question_alone_and_in_context(built_index, fake_embedder):
