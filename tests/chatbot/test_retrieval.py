@@ -6,6 +6,7 @@ import pytest
 from chatbot.errors import ConfigError, IndexNotBuiltError
 from chatbot.grounding import names_nothing
 from chatbot.retrieval import (
+    OWN_SUBJECT_CONFIDENCE_WEIGHT,
     QUESTION_CONFIDENCE_WEIGHT,
     HybridRetriever,
     IndexHandle,
@@ -146,6 +147,10 @@ def test_a_follow_up_with_a_subject_of_its_own_leans_less_on_the_conversation(tm
     assert not on_its_own(index, *fake_embedder.embed(["how long", build_query("how long", history, 8)]))
     (passage,) = retriever.retrieve("can I return furniture", history, k=1)
     assert passage.chunk.section.endswith("Returning furniture")
+    # As sure as the question alone and in its context, half each (a follow-up that needs the conversation: 0.2 alone).
+    (row,) = [i for i, c in enumerate(index.chunks) if c.section == passage.chunk.section]
+    expected = OWN_SUBJECT_CONFIDENCE_WEIGHT * question + (1 - OWN_SUBJECT_CONFIDENCE_WEIGHT) * together
+    assert passage.confidence == pytest.approx(float(expected @ index.vectors[row]), abs=1e-6)
 
 
 def test_a_follow_up_is_never_on_its_own_in_an_empty_knowledge_base(tmp_path, fake_embedder):
