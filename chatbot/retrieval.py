@@ -12,10 +12,7 @@ import numpy as np
 
 from chatbot.config import HISTORY_TURNS
 from chatbot.errors import ChatbotError, ConfigError
-from chatbot.extractive import (
-    is_customer_heading,
-    points_forward,
-)
+from chatbot.extractive import is_customer_heading, points_forward
 from chatbot.grounding import (
     answered_question,
     line_split,
