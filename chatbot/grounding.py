@@ -228,7 +228,7 @@ def answered_question(message: str, history: list[Turn]) -> str | None:
     if not names_nothing(message):  # "Yes", "Okay. What should I do?": a reply, whatever it asks
         if "?" in message or not _YES_NO_REPLY.match(message.replace("\u2019", "'")):
             return None  # "Yes. And how long does a refund take?" asks something of its own
-    sentences = split_sentences(_CITATION.sub("", history[-1].content))
+    sentences = split_sentences(without_citations(history[-1].content))
     if not sentences or not sentences[-1].rstrip().endswith("?"):
         return None
     return sentences[-1].strip()
