@@ -15,10 +15,11 @@ from functools import lru_cache
 from itertools import groupby
 
 from chatbot.types import Passage, Turn, cited_numbers
-from knowledge_base.chunking import closes, code_blocks, fence_of, starts_sentence
+from knowledge_base.chunking import closes, code_blocks, fence_of, sentence_break
 
 # Where a sentence may end: after ".", "!" or "?" and any closing quote or bracket; it ends when the next word
-# can begin one (`starts_sentence`: "Über" and "¿Cómo" too, not "e.g. the").
+# can begin one and the word before is no abbreviation that goes on (`sentence_break`: "Über" and "¿Cómo" begin
+# one, "e.g. the" and "U.S. Department" go on).
 _SENTENCE_GAP = re.compile(r"(?<=[.!?])([\"')\]»”’]*)\s+")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # A number, or a range such as "5 to 10" / "5-10", which is one claim: "3 to 5 days" is not "3 days".
@@ -69,7 +70,8 @@ def line_split(line: str) -> list[str]:
     sentences, start = [], 0
     for gap in _SENTENCE_GAP.finditer(line):
         rest = line[gap.end() :]
-        if rest and starts_sentence(rest.split(maxsplit=1)[0]):
+        word = line[start : gap.end(1)].rsplit(maxsplit=1)[-1]
+        if rest and sentence_break(word, rest.split(maxsplit=1)[0]):
             sentences.append(line[start : gap.end(1)])
             start = gap.end()
     return [*sentences, line[start:]]

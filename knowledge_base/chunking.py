@@ -195,6 +195,35 @@ def starts_sentence(word: str) -> bool:
     return first.isupper() or first.isdigit()
 
 
+# Abbreviations whose full stop ends no sentence before a capital: a title before a name ("Dr. Smith", "St. Louis"),
+# "No." before a number ("Form No. 2"), and an initialism before a name or a time zone ("the U.S. Department of Labor",
+# "P.O. Box 123", "8:00 p.m. ET"). An initialism does end one before the words that open sentences ("... in the U.S.
+# You can ..."). English abbreviations: the list is short, and a sentence cut at one reads as a fragment ("Get help
+# from the U.S." + "Department of Labor to find a job."). doc2dial's pages had 68 such cuts; token F1 (benchmarks/
+# RESULTS.md, forty-first session) 39.86 -> 39.90, no set lower.
+_TITLE = re.compile(r"(?<![\w.])(?:Mr|Mrs|Ms|Dr|Prof|St|Mt|Ft|Sen|Rep|Gov|Gen|Capt|Lt|Sgt|Col)\.$")
+_NUMBER_SIGN = re.compile(r"(?<![\w.])No\.$")
+_INITIALISM = re.compile(r"(?<![\w.])(?:[A-Za-z]\.){2,}$")
+_SENTENCE_OPENERS = frozenset(
+    """a all also an and any as at but by each every for he her his how i if in it its many most my no not on or our
+    please she so some that the their then there these they this those to we what when where which who why you your
+    one two three four five six seven eight nine ten""".split()
+)
+
+
+def sentence_break(word: str, following: str) -> bool:
+    """True when a sentence ends after `word` and `following` begins the next one: `word` ends in ".", "!" or "?"
+    (`ends_sentence`), `following` can start a sentence (`starts_sentence`), and `word` is no abbreviation that goes
+    on with `following` ("U.S. Navy", "Dr. Smith", "No. 2", "p.m. ET")."""
+    if not (ends_sentence(word) and starts_sentence(following)):
+        return False
+    if _TITLE.search(word) or (_NUMBER_SIGN.search(word) and following[:1].isdigit()):
+        return False
+    if _INITIALISM.search(word):
+        return following.strip("\"'([«“‘").lower().rstrip(",.;:!?") in _SENTENCE_OPENERS
+    return True
+
+
 def word_lines(words: list[str]) -> list[list[str]]:
     """`words` (from `line_words`) grouped by the line they were on."""
     lines: list[list[str]] = [[]]
@@ -224,7 +253,7 @@ def sentence_units(words: list[str]) -> list[list[str]]:
         for i, word in enumerate(line):
             unit.append(word)
             following = line[i + 1] if i + 1 < len(line) else ""
-            ends = len(unit) > 1 and ends_sentence(word) and starts_sentence(following)
+            ends = len(unit) > 1 and sentence_break(word.rstrip("\n"), following)
             if word.endswith("\n") or ends:
                 units.append(unit)
                 unit = []

@@ -42,6 +42,18 @@ def test_sentences_begin_with_capitals_of_any_script_and_end_after_closing_quote
     ]
 
 
+def test_an_abbreviation_before_a_name_ends_no_sentence():
+    assert split_sentences(
+        "Get help from the U.S. Department of Labor. Open 8 a.m. to 9 p.m. ET. We ship in the U.S. You pay no duty. Dr. Li signs."
+    ) == [
+        "Get help from the U.S. Department of Labor.",
+        "Open 8 a.m. to 9 p.m. ET.",
+        "We ship in the U.S.",
+        "You pay no duty.",
+        "Dr. Li signs.",
+    ]
+
+
 def test_a_numbered_list_item_is_one_sentence_with_its_number():
     assert split_sentences("Follow these steps:\n1. Log in to your account.\n2) Open Orders. Pick the order.") == [
         "Follow these steps:",

@@ -103,6 +103,23 @@ def test_sentences_end_at_a_full_stop_before_a_capital_and_at_the_end_of_a_line(
     assert [len(unit) for unit in sentence_units(german)] == [4, 6, 1 + 1]
 
 
+def test_an_abbreviation_ends_no_sentence_before_the_name_it_belongs_to():
+    text = (
+        "Get help from the U.S. Department of Labor. Call 8 a.m. to 9 p.m. ET. Write to P.O. Box 12, St. Louis. "
+        "Dr. Smith reads Form No. 2 in the U.S. You get an answer. No. 2 is short. Bring chairs, tables, etc. They fit."
+    )
+    assert [join_words(unit) for unit in sentence_units(line_words(text))] == [
+        "Get help from the U.S. Department of Labor.",
+        "Call 8 a.m. to 9 p.m. ET.",
+        "Write to P.O. Box 12, St. Louis.",
+        "Dr. Smith reads Form No. 2 in the U.S.",
+        "You get an answer.",
+        "No. 2 is short.",
+        "Bring chairs, tables, etc.",
+        "They fit.",
+    ]
+
+
 def sentence(number, length):
     return f"Sentence{number} " + "word " * (length - 2) + "end."
 
