@@ -91,7 +91,7 @@ class Settings:
         metadata={"help": "passages put in the prompt; their best confidence decides a hand-off"},
     )
     extract_passages: int = field(
-        default=4,
+        default=8,
         metadata={"help": "passages an answer made of the knowledge base's own sentences picks them from"},
     )
     history_turns: int = field(
@@ -196,9 +196,13 @@ class Settings:
             "rate_limit_conversation": self.rate_limit_conversation >= 0,
             "rate_limit_client": self.rate_limit_client >= 0,
         }
+        # Bounds that depend on another setting are named: lowering retrieve_k below 8 asks for extract_passages too.
+        bounds = dict.fromkeys(("prompt_passages", "extract_passages"), f" (1 to retrieve_k, {self.retrieve_k})")
         for name, ok in checks.items():
             if not ok:
-                raise ConfigError(f"setting {name} has an invalid value: {getattr(self, name)!r}")
+                raise ConfigError(
+                    f"setting {name} has an invalid value: {getattr(self, name)!r}{bounds.get(name, '')}"
+                )
         object.__setattr__(self, "home", Path(self.home).expanduser())
 
     @classmethod

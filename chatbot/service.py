@@ -303,11 +303,13 @@ class ChatService:
             return self._finish(conversation_id, answer, started)
         retrieved = time.perf_counter()
         shown = passages[: settings.prompt_passages]
-        # An answer of the passages' own sentences scores them one by one, so it can read a passage more than the
-        # prompt holds; whether the evidence is enough to answer stays a matter of the first `prompt_passages`. Token
-        # F1 (benchmarks/RESULTS.md, thirty-eighth session), 4 passages against 3: doc2dial 39.17 -> 39.69, Python FAQ
-        # 64.38 -> 65.20, doc2dial follow-ups after another dialogue 38.36 -> 39.21, Debian FAQ 63.98 -> 63.83,
-        # LibreOffice 75.06 -> 74.85; read for the hand-off too, CLINC150 handed over 95.4% -> 95.0%.
+        # An answer of the passages' own sentences scores them one by one, each with its passage's confidence, so it
+        # can read more passages than the prompt holds; whether the evidence is enough to answer stays a matter of the
+        # first `prompt_passages`. Token F1 (benchmarks/RESULTS.md, thirty-eighth and forty-first sessions), 3 / 4 / 8
+        # passages: doc2dial 39.17 / 39.92 / 40.22 (6, 7, 9, 10: 40.02, 40.09, 40.18, 40.12), Python FAQ 64.38 /
+        # 65.20 / 65.79, doc2dial openers after another dialogue 45.23 (4) -> 46.82 (8), Bitext after another topic
+        # 63.05 -> 63.70; the glossary 71.18 -> 71.12. Each passage read costs some 40 ms of embedding on 2 cores
+        # (demo, median answer 166-181 ms at 4, 332-348 ms at 8).
         quoted = passages[: settings.extract_passages]
         # "What is a coroutine?": the passage that defines the term is read, also when the search ranked it lower.
         term = asked_term(self.retriever.spelled(message))

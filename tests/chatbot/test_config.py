@@ -11,13 +11,15 @@ def test_from_env_reads_chatbot_variables(tmp_path):
         {
             "CHATBOT_HOME": str(tmp_path),
             "CHATBOT_RETRIEVE_K": "7",
+            "CHATBOT_EXTRACT_PASSAGES": "5",
             "CHATBOT_HANDOFF_CONFIDENCE": "0.3",
             "CHATBOT_VERIFY_ANSWERS": "false",
             "CHATBOT_GENERATOR_MODEL": "/models/my-llm",
         }
     )
     assert settings.home == tmp_path
-    assert (settings.retrieve_k, settings.handoff_confidence, settings.verify_answers) == (7, 0.3, False)
+    assert (settings.retrieve_k, settings.extract_passages) == (7, 5)
+    assert (settings.handoff_confidence, settings.verify_answers) == (0.3, False)
     assert settings.generator_model == "/models/my-llm"
     assert settings.database_url == f"sqlite:///{tmp_path / 'chatbot.db'}"
     assert settings.index_dir == tmp_path / "index"
@@ -32,7 +34,8 @@ def test_home_defaults_under_the_users_data_dir():
     [
         ({"CHATBOT_RETRIEVE_K": "many"}, "CHATBOT_RETRIEVE_K='many' is not a valid int"),
         ({"CHATBOT_RETRIEVE_K": "0"}, "retrieve_k has an invalid value: 0"),
-        ({"CHATBOT_EXTRACT_PASSAGES": "20"}, "extract_passages has an invalid value: 20"),
+        ({"CHATBOT_EXTRACT_PASSAGES": "20"}, "extract_passages has an invalid value: 20 (1 to retrieve_k, 10)"),
+        ({"CHATBOT_RETRIEVE_K": "5"}, "extract_passages has an invalid value: 8 (1 to retrieve_k, 5)"),
         ({"CHATBOT_HANDOFF_CONFIDENCE": "1.5"}, "handoff_confidence has an invalid value: 1.5"),
         ({"CHATBOT_ANSWER_MODE": "poetry"}, "answer_mode has an invalid value: 'poetry'"),
         ({"CHATBOT_REPETITION_PENALTY": "0.8"}, "repetition_penalty has an invalid value: 0.8"),
