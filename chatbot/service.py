@@ -604,9 +604,13 @@ def create_service(settings: Settings) -> ChatService:
     from chatbot.retrieval import HybridRetriever, IndexHandle
     from chatbot.sentiment import serving_classifier
     from chatbot.storage import SqlStore
-    from knowledge_base.embedder import SentenceTransformerEmbedder
+    from knowledge_base.embedder import CachedEmbedder, SentenceTransformerEmbedder
 
-    embedder = SentenceTransformerEmbedder(settings.embedder_model, device=settings.device)
+    # Each message embeds the sentences of the passages it reads: those of popular passages and of the passages a
+    # conversation's follow-ups read again come from memory. doc2dial, 200 dev questions, 8 passages read: median
+    # answer 1,321 ms without it, 313 ms with it (603 ms reading 4 passages without it); the demo's 12 distinct
+    # questions 332-348 ms -> 276-284 ms (benchmarks/RESULTS.md, forty-first session).
+    embedder = CachedEmbedder(SentenceTransformerEmbedder(settings.embedder_model, device=settings.device))
     retriever = HybridRetriever(IndexHandle(settings.index_dir), embedder, history_turns=settings.history_turns)
     store = SqlStore(settings.database_url)
     registry = ModelRegistry(store)

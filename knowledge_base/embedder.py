@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Protocol
@@ -118,3 +120,68 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+
+# Vectors a `CachedEmbedder` keeps: 20,000 x 384 float32 is 31 MB; doc2dial's 1,331 chunks hold some 9,000
+# sentences, each embedded alone and under its section's name.
+CACHED_TEXTS = 20_000
+
+
+class CachedEmbedder:
+    """An `Embedder` that remembers the vectors of the last `max_texts` texts it embedded, and embeds only the others.
+
+    An answer made of the passages' own sentences embeds every sentence of the passages it reads, and the passages
+    found for one message are mostly those found for the next: a follow-up reads the same article, and customers ask
+    about the same few topics. Safe to share between the threads that serve several conversations.
+
+    Usage example:
+    ```python
+    embedder = CachedEmbedder(SentenceTransformerEmbedder("default"))
+    embedder.embed(["Refunds take 5 days.", "Returns are free."])
+    embedder.embed(["Returns are free."])  # from memory
+    ```
+    """
+
+    def __init__(self, embedder: Embedder, *, max_texts: int = CACHED_TEXTS) -> None:
+        if max_texts < 1:
+            raise ValueError(f"max_texts must be at least 1, got {max_texts}")
+        self.embedder = embedder
+        self.name = embedder.name
+        self.max_texts = max_texts
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def dimension(self) -> int:
+        """Length of each vector."""
+        return self.embedder.dimension
+
+    def warm_up(self) -> None:
+        """Load the model now."""
+        self.embedder.warm_up()
+
+    def max_tokens(self) -> int:
+        """The wrapped embedder's input limit."""
+        return self.embedder.max_tokens()
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Model tokens of each text."""
+        return self.embedder.count_tokens(texts)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors of `texts`, those embedded lately from memory."""
+        if not texts:
+            return self.embedder.embed(texts)
+        with self._lock:
+            known = {text: self._vectors[text] for text in texts if text in self._vectors}
+            for text in known:
+                self._vectors.move_to_end(text)
+        missing = list(dict.fromkeys(text for text in texts if text not in known))
+        if missing:
+            fresh = dict(zip(missing, self.embedder.embed(missing), strict=True))
+            known.update(fresh)
+            with self._lock:
+                self._vectors.update(fresh)
+                while len(self._vectors) > self.max_texts:
+                    self._vectors.popitem(last=False)
+        return np.stack([known[text] for text in texts])
