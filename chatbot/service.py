@@ -309,7 +309,7 @@ class ChatService:
         # passages: doc2dial 39.17 / 39.92 / 40.22 (6, 7, 9, 10: 40.02, 40.09, 40.18, 40.12), Python FAQ 64.38 /
         # 65.20 / 65.79, doc2dial openers after another dialogue 45.23 (4) -> 46.82 (8), Bitext after another topic
         # 63.05 -> 63.70; the glossary 71.18 -> 71.12. Each passage read costs some 40 ms of embedding on 2 cores
-        # (demo, median answer 166-181 ms at 4, 332-348 ms at 8).
+        # when its sentences are new to the embedder's cache (`create_service`).
         quoted = passages[: settings.extract_passages]
         # "What is a coroutine?": the passage that defines the term is read, also when the search ranked it lower.
         term = asked_term(self.retriever.spelled(message))

@@ -122,8 +122,8 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
 
-# Vectors a `CachedEmbedder` keeps: 20,000 x 384 float32 is 31 MB; doc2dial's 1,331 chunks hold some 9,000
-# sentences, each embedded alone and under its section's name.
+# Vectors a `CachedEmbedder` keeps: 20,000 x 384 float32 is 31 MB. doc2dial's 1,331 chunks hold some 5,000 distinct
+# sentences, each embedded alone and under its section's name: 10,000 texts.
 CACHED_TEXTS = 20_000
 
 
